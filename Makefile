@@ -1,0 +1,72 @@
+# The two contract commands are `make demo` and `make test` (see README.md).
+SHELL := /bin/bash
+.DEFAULT_GOAL := demo
+
+# ansible-core 2.20+ needs Python >= 3.12: take pyenv's 3.12 when the machine has it,
+# otherwise Debian's python3 (3.11) with the last ansible-core that supports it.
+PY312 := $(wildcard /root/.pyenv/versions/3.12.*/bin/python3)
+BASE_PYTHON ?= $(if $(PY312),$(firstword $(PY312)),/usr/bin/python3)
+VENV := $(CURDIR)/.venv
+PY := $(VENV)/bin/python
+COLLECTION_LINK := $(CURDIR)/build/ansible_collections/switchboard/pbx
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/build
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PATH := $(VENV)/bin:$(PATH)
+
+DEMO_PACKAGES := kamailio kamailio-sqlite-modules sqlite3 python3-venv
+TEST_PACKAGES := $(DEMO_PACKAGES) kamailio-postgres-modules kamailio-json-modules \
+	kamailio-extra-modules kamailio-utils-modules sipsak baresip postgresql-15
+
+.PHONY: demo test bench sanity lab lab-down setup system-packages clean
+
+setup: $(VENV)/.installed $(COLLECTION_LINK)
+
+$(VENV)/.installed: requirements.txt
+	@if ! $(BASE_PYTHON) -c 'import ensurepip' 2>/dev/null; then $(MAKE) --no-print-directory system-packages PACKAGES=python3-venv; fi
+	$(BASE_PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	if $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))'; then \
+		$(PY) -m pip install --quiet 'ansible-core>=2.21,<2.22' -r requirements.txt; \
+	else \
+		$(PY) -m pip install --quiet 'ansible-core>=2.19,<2.20' -r requirements.txt; \
+	fi
+	touch $@
+
+$(COLLECTION_LINK):
+	mkdir -p $(dir $@)
+	ln -sfn ../../.. $@
+
+# Installs only what is missing, so a prepared machine does not need the network.
+system-packages:
+	@missing=$$(for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing system packages: $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+demo:
+	$(MAKE) --no-print-directory system-packages PACKAGES="$(DEMO_PACKAGES)"
+	$(MAKE) --no-print-directory setup
+	ansible-playbook -i inventories/demo playbooks/site.yml --diff
+	@echo "--- second run: must report changed=0"
+	ansible-playbook -i inventories/demo playbooks/site.yml | tee build/demo-rerun.log
+	@grep -Eq 'changed=0 +unreachable=0 +failed=0' build/demo-rerun.log
+
+test:
+	$(MAKE) --no-print-directory system-packages PACKAGES="$(TEST_PACKAGES)"
+	$(MAKE) --no-print-directory setup
+	$(PY) -m pytest tests -p no:cacheprovider
+	$(MAKE) --no-print-directory sanity
+
+SANITY_ROOT := $(CURDIR)/build/sanity/ansible_collections/switchboard/pbx
+sanity: setup
+	rm -rf $(SANITY_ROOT) && mkdir -p $(SANITY_ROOT)
+	git ls-files -co --exclude-standard | grep -v '^build/' | tar -cf - -T - | tar -xf - -C $(SANITY_ROOT)
+	cd $(SANITY_ROOT) && git init -q && git add -A && \
+		ansible-test sanity --python $$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+
+bench: setup
+	$(PY) tests/bench/run.py
+
+clean:
+	rm -rf build var

@@ -1,0 +1,121 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one flow: load -> validate -> read actual -> plan -> apply -> report. Every door calls this."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+
+from . import model, report, rules
+from .errors import InvalidState
+from .loader import load_state_dir
+from .pbx.database import connect
+from .pbx.store import Writer, read_actual
+from .plan import MERGED, make_plan
+from .schema_check import schema_problems
+from .state_schema import KINDS
+
+DIFF_LIMIT = 200  # per-object diffs in the task output; the plan file has all of them
+
+
+@dataclasses.dataclass
+class Options:
+    state_dir: str
+    dsn: str
+    sip_domain: str
+    mode: str = MERGED
+    passwords: dict = dataclasses.field(default_factory=dict)  # number -> clear password (vault, secrets file)
+    check_mode: bool = False
+    report_dir: str = None
+
+
+def load_declared(state_dir):
+    """Return (Declared, warnings) or raise InvalidState with every problem at once."""
+    documents, problems = load_state_dir(state_dir)
+    for document in documents:
+        problems.extend(schema_problems(document))
+    if problems:
+        raise InvalidState(problems)
+    declared = model.build(documents)
+    problems, warnings = rules.check(declared)
+    if problems:
+        raise InvalidState(problems)
+    return declared, warnings
+
+
+def now():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def apply_changes(writer, changes):
+    """Write the plan in an order where every reference holds at every step."""
+    by = {}
+    for change in changes:
+        by.setdefault((change.kind, change.action), []).append(change)
+
+    def pick(kind, action, attribute="after"):
+        return [getattr(c, attribute) for c in by.get((kind, action), [])]
+
+    for kind in ("provisioning_profiles", "networks", "groups", "numbers"):
+        writer.upsert_objects(kind, pick(kind, "create"), pick(kind, "update"))
+    leaving_devices = pick("devices", "delete", "key")
+    writer.unbind_channels(pick("devices", "update", "key") + leaving_devices)
+    writer.delete_objects("devices", leaving_devices)
+    leaving_accounts = pick("accounts", "delete", "replaces") + pick("accounts", "replace", "replaces")
+    writer.disable_accounts([username for _number, username in leaving_accounts])
+    writer.delete_accounts(leaving_accounts)
+    accounts = {action: [(c.after, c.pbx) for c in by.get(("accounts", action), [])]
+                for action in ("create", "replace", "update")}
+    writer.write_accounts(accounts["create"] + accounts["replace"], accounts["update"])
+    devices = pick("devices", "create") + pick("devices", "update")
+    writer.upsert_objects("devices", pick("devices", "create"), pick("devices", "update"))
+    writer.bind_channels(devices)
+    for kind in ("numbers", "groups", "networks", "provisioning_profiles"):
+        writer.delete_objects(kind, pick(kind, "delete", "key"))
+    writer.journal(changes)
+
+
+def reconcile(options, declared, warnings, select=None):
+    """Plan and apply ``declared`` against the PBX; ``select`` keeps only some changes (one-object doors)."""
+    db = connect(options.dsn, check_mode=options.check_mode)
+    try:
+        db.ensure_schema()
+        actual = read_actual(db, options.sip_domain)
+        changes, problems = make_plan(declared, actual, options.sip_domain, options.mode, options.passwords)
+        if problems:
+            raise InvalidState(problems)
+        if select is not None:
+            changes = [c for c in changes if select(c)]
+        apply_changes(Writer(db, options.sip_domain, now()), changes)
+    except BaseException:
+        db.discard()
+        raise
+    if options.check_mode:
+        db.discard()
+    else:
+        db.commit()
+        db.close()
+    descriptions = [report.describe(c) for c in changes]
+    counts = report.summary(changes)
+    plan_file = report.write_plan_file(options.report_dir, descriptions, counts,
+                                       {"mode": options.mode, "check_mode": options.check_mode, "at": now()})
+    return {
+        "changed": bool(changes),
+        "summary": counts,
+        "changes": ["%s %s%s" % (d["action"], d["address"], (" (%s)" % ", ".join(d["fields"])) if d["fields"] else "")
+                    for d in descriptions[:DIFF_LIMIT]],
+        "change_count": len(changes),
+        "plan_file": plan_file,
+        "warnings": warnings,
+        "diff": report.ansible_diff(descriptions, DIFF_LIMIT),
+    }
+
+
+def run(options):
+    declared, warnings = load_declared(options.state_dir)
+    return reconcile(options, declared, warnings)
+
+
+def declared_counts(declared):
+    return {kind: len(declared.entries[kind]) for kind in KINDS}

@@ -1,0 +1,81 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Load the state directory: every *.yml / *.yaml below it is one part of the declared state."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import yaml
+
+from .errors import Problem
+
+try:
+    _BaseLoader = yaml.CSafeLoader
+except AttributeError:  # PyYAML built without libyaml
+    _BaseLoader = yaml.SafeLoader
+
+
+@dataclasses.dataclass(frozen=True)
+class VaultValue:
+    """An inline ``!vault`` value: decrypted on the controller, never here."""
+
+    ciphertext: str
+
+    def __repr__(self):
+        return "VaultValue(<encrypted>)"
+
+
+class StateLoader(_BaseLoader):
+    pass
+
+
+StateLoader.add_constructor("!vault", lambda loader, node: VaultValue(loader.construct_scalar(node)))
+
+
+@dataclasses.dataclass
+class Document:
+    file: str  # relative to the state directory, as shown in messages
+    data: object
+
+
+def state_files(state_dir):
+    found = []
+    for root, dirs, files in os.walk(state_dir):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found.extend(os.path.join(root, f) for f in sorted(files)
+                     if f.endswith((".yml", ".yaml")) and not f.startswith("."))
+    return found
+
+
+def parse(text, file):
+    """Return (Document or None, problems)."""
+    try:
+        return Document(file, yaml.load(text, Loader=StateLoader)), []
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = "line %d, column %d" % (mark.line + 1, mark.column + 1) if mark else ""
+        return None, [Problem(file, where, str(exc.problem or exc), "YAML syntax")]
+    except yaml.YAMLError as exc:
+        return None, [Problem(file, "", str(exc), "YAML syntax")]
+
+
+def load_state_dir(state_dir):
+    """Return (documents, problems) for the whole state directory."""
+    if not os.path.isdir(state_dir):
+        return [], [Problem(state_dir, "", "the state directory does not exist", "state_dir must be a directory")]
+    documents, problems = [], []
+    for path in state_files(state_dir):
+        rel = os.path.relpath(path, state_dir)
+        try:
+            with open(path, "rb") as handle:
+                text = handle.read().decode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(Problem(rel, "", "cannot be read: %s" % exc, "state files are UTF-8 YAML"))
+            continue
+        document, found = parse(text, rel)
+        problems.extend(found)
+        if document is not None:
+            documents.append(document)
+    return documents, problems

@@ -1,0 +1,172 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The normalized model: every declared object with its defaults, and where it was declared."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from .acl import parse_network
+from .state_schema import KINDS
+
+KEY_FIELD = {
+    "provisioning_profiles": "name",
+    "networks": "name",
+    "groups": "name",
+    "numbers": "number",
+    "accounts": "number",
+    "devices": "name",
+}
+
+# Fields that steer one run and are not part of the object.
+DIRECTIVES = ("password", "allow_replace")
+
+
+@dataclasses.dataclass
+class Entry:
+    kind: str
+    file: str
+    path: str  # e.g. accounts[3]
+    obj: dict
+    password: object = None  # str, loader.VaultValue or None; never part of obj
+    allow_replace: bool = False
+
+    @property
+    def key(self):
+        return self.obj[KEY_FIELD[self.kind]]
+
+
+def _cidr(text):
+    try:
+        return str(parse_network(text))
+    except ValueError:
+        return text  # reported by rules with its path
+
+
+def _text(raw, field):
+    return raw.get(field)
+
+
+def normalize_group(raw):
+    listing = raw.get("ip_listing") or {}
+    return {
+        "name": raw["name"],
+        "description": _text(raw, "description"),
+        "provisioning_profile": raw.get("provisioning_profile"),
+        "ip_listing": {
+            "enabled": bool(listing.get("enabled", False)),
+            "allow": [_cidr(n) for n in listing.get("allow", [])],
+        },
+    }
+
+
+def normalize_profile(raw):
+    return {"name": raw["name"], "description": _text(raw, "description")}
+
+
+def normalize_network(raw):
+    return {"name": raw["name"], "description": _text(raw, "description"),
+            "networks": [_cidr(n) for n in raw["networks"]]}
+
+
+def normalize_number(raw):
+    return {"number": raw["number"], "state": raw.get("state", "active"), "group": raw.get("group"),
+            "description": _text(raw, "description")}
+
+
+def normalize_acl(entries):
+    return [{action: _cidr(network)} for entry in entries for action, network in entry.items()]
+
+
+def normalize_account(raw, groups):
+    kind = raw.get("type", "sip")
+    activation = raw.get("activation", "plain")
+    obfuscation = None
+    if "obfuscation" in raw or kind == "pgsm":
+        declared = raw.get("obfuscation") or {}
+        obfuscation = {"enabled": declared.get("enabled", True), "key": str(declared.get("key", "9"))}
+    profile = raw.get("provisioning_profile")
+    if profile is None and activation == "wizard":
+        profile = (groups.get(raw["group"]) or {}).get("provisioning_profile")
+    restricted = raw.get("restricted_networks") or []
+    return {
+        "number": raw["number"],
+        "group": raw["group"],
+        "type": kind,
+        "activation": activation,
+        "username": raw.get("username"),
+        "security_model": raw.get("security_model", "sdes"),
+        "secondary_number": raw.get("secondary_number"),
+        "additional_numbers": sorted(raw.get("additional_numbers", [])),
+        "obfuscation": obfuscation,
+        "keepalive": raw.get("keepalive", False),
+        "acl": normalize_acl(raw.get("acl", [])),
+        "enabled": raw.get("enabled", True),
+        "provisioning_profile": profile,
+        "owner": _text(raw, "owner"),
+        "email": _text(raw, "email"),
+        "description": _text(raw, "description"),
+        "callerid": _text(raw, "callerid"),
+        "voice_channels": raw.get("voice_channels"),
+        "tariff": raw.get("tariff", "usage"),
+        "restricted_networks": sorted([restricted] if isinstance(restricted, str) else restricted),
+        "multi_login": raw.get("multi_login", False),
+    }
+
+
+def normalize_device(raw):
+    channels = sorted(raw.get("channels", []), key=lambda c: c["index"])
+    return {
+        "name": raw["name"],
+        "group": raw.get("group"),
+        "ip": raw["ip"],
+        "platform": raw["platform"],
+        "description": _text(raw, "description"),
+        "channels": [{"index": c["index"], "extension": c.get("extension")} for c in channels],
+    }
+
+
+def account_numbers(account):
+    """All numbers an account holds, with their role."""
+    numbers = [(account["number"], "primary")]
+    if account.get("secondary_number"):
+        numbers.append((account["secondary_number"], "secondary"))
+    numbers.extend((n, "additional") for n in account.get("additional_numbers", []))
+    return numbers
+
+
+@dataclasses.dataclass
+class Declared:
+    entries: dict  # kind -> [Entry]
+
+    def objects(self, kind):
+        return {e.key: e.obj for e in self.entries[kind]}
+
+    def by_key(self, kind):
+        return {e.key: e for e in self.entries[kind]}
+
+
+def build(documents):
+    """Merge all documents (already schema-valid) into one Declared model."""
+    raw_entries = {kind: [] for kind in KINDS}
+    for document in documents:
+        for kind in KINDS:
+            for index, raw in enumerate((document.data or {}).get(kind) or []):
+                raw_entries[kind].append((document.file, "%s[%d]" % (kind, index), raw))
+    groups = {raw["name"]: raw for _f, _p, raw in raw_entries["groups"]}
+    normalizers = {
+        "provisioning_profiles": normalize_profile,
+        "networks": normalize_network,
+        "groups": normalize_group,
+        "numbers": normalize_number,
+        "accounts": lambda raw: normalize_account(raw, groups),
+        "devices": normalize_device,
+    }
+    entries = {}
+    for kind in KINDS:
+        entries[kind] = [
+            Entry(kind, file, path, normalizers[kind](raw), password=raw.get("password"),
+                  allow_replace=bool(raw.get("allow_replace", False)))
+            for file, path, raw in raw_entries[kind]
+        ]
+    return Declared(entries)

@@ -1,0 +1,177 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Read the actual state in bulk (one query per table) and write a plan in bulk (one statement per table and step)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from ..model import account_numbers
+
+# kind -> (table, key column, {column: field of the object})
+OBJECT_TABLES = {
+    "provisioning_profiles": ("sb_provisioning_profiles", "name", {}),
+    "networks": ("sb_networks", "name", {}),
+    "groups": ("sb_groups", "name", {"provisioning_profile": "provisioning_profile"}),
+    "numbers": ("sb_numbers", "number", {"group_name": "group", "state": "state"}),
+    "devices": ("sb_devices", "name", {"group_name": "group", "ip": "ip"}),
+}
+# Fields kept in columns or tables of their own rather than in the JSON document.
+NOT_IN_DATA = {"accounts": ("number", "username"), "devices": ("name", "channels")}
+
+ACL_FLAG, ACL_NETWORK = "sb_acl", "sb_net"
+AVP_STRING = 2  # avpops usr_preferences.type: string value
+
+
+@dataclasses.dataclass(frozen=True)
+class PbxRows:
+    """What Kamailio's own tables say about one account (HA1s are compared, never shown)."""
+
+    ha1: str
+    ha1b: str
+    aliases: frozenset
+    disabled: bool
+    allowed_networks: tuple = None  # None: no restriction
+
+
+@dataclasses.dataclass
+class Actual:
+    objects: dict  # kind -> {key: normalized object}
+    account_status: dict  # number -> (last_status, last_status_date)
+    pbx: dict  # username -> PbxRows
+
+
+def _data(kind, obj, key_field):
+    skipped = NOT_IN_DATA.get(kind, (key_field,))
+    return json.dumps({k: v for k, v in obj.items() if k not in skipped}, sort_keys=True, separators=(",", ":"))
+
+
+def read_actual(db, domain):
+    objects = {}
+    for kind, (table, key, _columns) in OBJECT_TABLES.items():
+        objects[kind] = {row[0]: dict(json.loads(row[1]), **{_key_field(kind): row[0]})
+                         for row in db.query("SELECT %s, data FROM %s" % (key, table))}
+    for device, index, extension in db.query("SELECT device, idx, extension FROM sb_channels ORDER BY device, idx"):
+        objects["devices"][device].setdefault("channels", []).append({"index": index, "extension": extension})
+    for device in objects["devices"].values():
+        device.setdefault("channels", [])
+    accounts, status = {}, {}
+    for number, username, last_status, date, data in db.query(
+            "SELECT number, username, last_status, last_status_date, data FROM sb_accounts"):
+        accounts[number] = dict(json.loads(data), number=number, username=username)
+        status[number] = (last_status, date)
+    objects["accounts"] = accounts
+
+    aliases, disabled, acl_flag, networks = {}, set(), set(), {}
+    for alias, username in db.query("SELECT alias_username, username FROM dbaliases WHERE alias_domain = ?", (domain,)):
+        aliases.setdefault(username, set()).add(alias)
+    for (username,) in db.query("SELECT username FROM grp WHERE domain = ? AND grp = 'disabled'", (domain,)):
+        disabled.add(username)
+    for username, attribute, value in db.query(
+            "SELECT username, attribute, value FROM usr_preferences WHERE domain = ? AND attribute IN (?, ?)",
+            (domain, ACL_FLAG, ACL_NETWORK)):
+        if attribute == ACL_FLAG:
+            acl_flag.add(username)
+        else:
+            networks.setdefault(username, []).append(value)
+    pbx = {}
+    for username, ha1, ha1b in db.query("SELECT username, ha1, ha1b FROM subscriber WHERE domain = ?", (domain,)):
+        pbx[username] = PbxRows(ha1, ha1b, frozenset(aliases.get(username, ())), username in disabled,
+                                tuple(sorted(networks.get(username, ()))) if username in acl_flag else None)
+    return Actual(objects, status, pbx)
+
+
+def _key_field(kind):
+    return OBJECT_TABLES[kind][1]
+
+
+class Writer:
+    """Bulk statements for the plan's steps, inside the run's transaction."""
+
+    def __init__(self, db, domain, now):
+        self.db, self.domain, self.now = db, domain, now
+
+    # -- plain objects ---------------------------------------------------------
+    def upsert_objects(self, kind, created, updated):
+        table, key, columns = OBJECT_TABLES[kind]
+        names = list(columns)
+        field = _key_field(kind)
+
+        def row(obj):
+            return [obj[columns[c]] for c in names] + [_data(kind, obj, field), obj[field]]
+
+        insert_columns = names + ["data", key]
+        self.db.executemany("INSERT INTO %s (%s) VALUES (%s)"
+                            % (table, ", ".join(insert_columns), ", ".join("?" * len(insert_columns))),
+                            [row(o) for o in created])
+        self.db.executemany("UPDATE %s SET %s data = ? WHERE %s = ?"
+                            % (table, "".join("%s = ?, " % c for c in names), key), [row(o) for o in updated])
+
+    def delete_objects(self, kind, keys):
+        table, key, _columns = OBJECT_TABLES[kind]
+        self.db.executemany("DELETE FROM %s WHERE %s = ?" % (table, key), [(k,) for k in keys])
+
+    # -- devices: channels are the bindings ------------------------------------
+    def unbind_channels(self, device_names):
+        self.db.executemany("DELETE FROM sb_channels WHERE device = ?", [(n,) for n in device_names])
+
+    def bind_channels(self, devices):
+        self.db.executemany("INSERT INTO sb_channels (device, idx, extension) VALUES (?, ?, ?)",
+                            [(d["name"], c["index"], c["extension"]) for d in devices for c in d["channels"]])
+
+    # -- accounts ----------------------------------------------------------------
+    def disable_accounts(self, usernames):
+        rows = [(u, self.domain) for u in usernames]
+        self.db.executemany("DELETE FROM grp WHERE username = ? AND domain = ? AND grp = 'disabled'", rows)
+        self.db.executemany("INSERT INTO grp (username, domain, grp) VALUES (?, ?, 'disabled')", rows)
+
+    def delete_accounts(self, accounts):
+        """accounts: [(number, username)]. Unbinding logs the extension out of its devices first."""
+        numbers = [(n,) for n, _u in accounts]
+        self.db.executemany("UPDATE sb_channels SET extension = NULL WHERE extension = ?", numbers)
+        self.db.executemany("DELETE FROM sb_account_numbers WHERE account = ?", numbers)
+        self._delete_pbx_rows([u for _n, u in accounts])
+        self.db.executemany("DELETE FROM subscriber WHERE username = ? AND domain = ?",
+                            [(u, self.domain) for _n, u in accounts])
+        self.db.executemany("DELETE FROM sb_accounts WHERE number = ?", numbers)
+
+    def _delete_pbx_rows(self, usernames):
+        rows = [(u, self.domain) for u in usernames]
+        self.db.executemany("DELETE FROM dbaliases WHERE username = ? AND domain = ?", rows)
+        self.db.executemany("DELETE FROM grp WHERE username = ? AND domain = ?", rows)
+        self.db.executemany("DELETE FROM usr_preferences WHERE username = ? AND domain = ? AND attribute IN ('%s', '%s')"
+                            % (ACL_FLAG, ACL_NETWORK), rows)
+
+    def write_accounts(self, created, updated):
+        """created/updated: [(account object, PbxRows)]; every derived row is rewritten for them."""
+        self.db.executemany(
+            "INSERT INTO sb_accounts (number, group_name, username, last_status, last_status_date, data) "
+            "VALUES (?, ?, ?, 'created', ?, ?)",
+            [(a["number"], a["group"], a["username"], self.now, _data("accounts", a, "number")) for a, _r in created])
+        self.db.executemany("UPDATE sb_accounts SET group_name = ?, data = ? WHERE number = ?",
+                            [(a["group"], _data("accounts", a, "number"), a["number"]) for a, _r in updated])
+        self.db.executemany("DELETE FROM sb_account_numbers WHERE account = ?", [(a["number"],) for a, _r in updated])
+        self._delete_pbx_rows([a["username"] for a, _r in updated])
+        self.db.executemany("INSERT INTO subscriber (username, domain, password, ha1, ha1b) VALUES (?, ?, '', ?, ?)",
+                            [(a["username"], self.domain, r.ha1, r.ha1b) for a, r in created])
+        self.db.executemany("UPDATE subscriber SET ha1 = ?, ha1b = ? WHERE username = ? AND domain = ?",
+                            [(r.ha1, r.ha1b, a["username"], self.domain) for a, r in updated])
+        everything = created + updated
+        self.db.executemany("INSERT INTO sb_account_numbers (number, account, role) VALUES (?, ?, ?)",
+                            [(n, a["number"], role) for a, _r in everything for n, role in account_numbers(a)])
+        self.db.executemany("INSERT INTO dbaliases (alias_username, alias_domain, username, domain) VALUES (?, ?, ?, ?)",
+                            [(n, self.domain, a["username"], self.domain) for a, r in everything for n in sorted(r.aliases)])
+        self.db.executemany("INSERT INTO grp (username, domain, grp) VALUES (?, ?, 'disabled')",
+                            [(a["username"], self.domain) for a, r in everything if r.disabled])
+        preferences = []
+        for a, r in everything:
+            if r.allowed_networks is not None:
+                preferences.append((a["username"], self.domain, ACL_FLAG, AVP_STRING, "1"))
+                preferences.extend((a["username"], self.domain, ACL_NETWORK, AVP_STRING, n) for n in r.allowed_networks)
+        self.db.executemany("INSERT INTO usr_preferences (uuid, username, domain, attribute, type, value) "
+                            "VALUES ('', ?, ?, ?, ?, ?)", preferences)
+
+    def journal(self, changes):
+        self.db.executemany("INSERT INTO sb_journal (at, kind, object_key, action, fields) VALUES (?, ?, ?, ?, ?)",
+                            [(self.now, c.kind, c.key, c.action, json.dumps(c.fields)) for c in changes])

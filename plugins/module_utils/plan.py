@@ -1,0 +1,214 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Compare declared and actual state and produce the ordered changes; pure, no I/O."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+import secrets
+
+from deepdiff import DeepDiff
+
+from .acl import compile_acl, intersect, parse_network
+from .errors import Problem
+from .loader import VaultValue
+from .model import account_numbers
+from .pbx.store import PbxRows
+from .state_schema import KINDS
+
+ACTIVATED = ("activated", "connected")
+MERGED, OVERRIDDEN = "merged", "overridden"
+
+
+@dataclasses.dataclass
+class Change:
+    kind: str
+    key: str
+    action: str  # create | update | replace | delete
+    fields: list
+    before: dict = None
+    after: dict = None
+    file: str = None
+    path: str = None
+    pbx: PbxRows = dataclasses.field(default=None, repr=False)  # HA1s: never reported
+    replaces: tuple = None  # (old number, old username) for replace
+
+    @property
+    def address(self):
+        return "%s/%s" % (self.kind, self.key)
+
+
+def changed_paths(before, after):
+    """Field paths that differ, as accounts' YAML would name them: acl[0].deny, obfuscation.key."""
+    paths = DeepDiff(before, after, verbose_level=0).affected_paths
+    return sorted(re.sub(r"\['([^']*)'\]", r".\1", p[len("root"):]).lstrip(".") for p in paths)
+
+
+def ha1_pair(username, domain, password):
+    def md5(text):
+        return hashlib.md5(text.encode("utf-8")).hexdigest()  # Kamailio's digest HA1 is MD5 by definition
+    return md5("%s:%s:%s" % (username, domain, password)), md5("%s@%s:%s:%s" % (username, domain, domain, password))
+
+
+def allowed_networks(account, networks):
+    """None when the account may register from anywhere, else the sorted allowed CIDRs."""
+    if not account["acl"] and not account["restricted_networks"]:
+        return None
+    allowed = compile_acl([(action, parse_network(net)) for rule in account["acl"] for action, net in rule.items()])
+    if account["restricted_networks"]:
+        platform = [parse_network(n) for name in account["restricted_networks"] for n in networks[name]["networks"]]
+        allowed = intersect(allowed, compile_acl([("deny", parse_network("0.0.0.0/0")), ("deny", parse_network("::/0"))]
+                                                 + [("permit", n) for n in platform]))
+    return tuple(sorted(str(n) for n in allowed))
+
+
+class Planner:
+    def __init__(self, declared, actual, domain, mode, passwords):
+        self.declared, self.actual, self.domain, self.mode = declared, actual, domain, mode
+        self.passwords = passwords
+        self.problems = []
+        self.changes = []
+
+    def problem(self, entry, field, message, rule):
+        self.problems.append(Problem(entry.file, entry.path + ("." + field if field else ""), message, rule))
+
+    def plan(self):
+        for kind in KINDS:
+            if kind == "accounts":
+                self._accounts()
+            else:
+                self._objects(kind)
+        return self.changes, self.problems
+
+    def _objects(self, kind):
+        actual = self.actual.objects[kind]
+        declared = self.declared.by_key(kind)
+        for key, entry in declared.items():
+            before = actual.get(key)
+            if before is None:
+                self.changes.append(Change(kind, key, "create", [], None, entry.obj, entry.file, entry.path))
+            elif before != entry.obj:
+                self.changes.append(Change(kind, key, "update", changed_paths(before, entry.obj), before, entry.obj,
+                                           entry.file, entry.path))
+        if self.mode == OVERRIDDEN:
+            for key in sorted(set(actual) - set(declared)):
+                self.changes.append(Change(kind, key, "delete", [], actual[key], None))
+
+    # -- accounts -------------------------------------------------------------
+    def _password(self, entry):
+        if entry.key in self.passwords:
+            return self.passwords[entry.key]
+        if isinstance(entry.password, VaultValue):
+            self.problem(entry, "password", "is encrypted with Ansible Vault but no vault secret could decrypt it",
+                         "vault values need the vault secret")
+            return None
+        return entry.password
+
+    def _accounts(self):
+        actual = self.actual.objects["accounts"]
+        declared = self.declared.by_key("accounts")
+        networks = self.declared.objects("networks")
+        owner_of_username = {obj["username"]: key for key, obj in actual.items()}
+        taken_usernames = set(owner_of_username) | {e.obj["username"] for e in declared.values() if e.obj["username"]}
+        replaced = set()
+        for key, entry in declared.items():
+            account = dict(entry.obj)
+            before = actual.get(key)
+            old = None
+            reasons = []
+            if before is not None:
+                account["username"] = account["username"] or before["username"]
+                reasons = [f for f in ("username", "secondary_number") if account[f] != before[f]]
+                old = (key, before["username"]) if reasons else None
+            elif account["username"] in owner_of_username:
+                other = owner_of_username[account["username"]]
+                if other in declared:
+                    self.problem(entry, "username", "%r is the username of account %s on the platform"
+                                 % (account["username"], other), "usernames are unique")
+                    continue
+                reasons, old, before = ["number"], (other, account["username"]), actual[other]
+            if reasons and not entry.allow_replace:
+                self.problem(entry, reasons[0], "changing the %s of an existing account deletes and re-creates it "
+                             "(its client must be re-provisioned): set allow_replace: true on this account to allow it"
+                             % " and ".join(reasons), "primary and secondary numbers are not editable")
+                continue
+            if old:
+                replaced.add(old[0])
+            password = self._password(entry)
+            new = before is None or old is not None
+            if new and account["activation"] == "plain" and password is None:
+                self.problem(entry, "password", "a plain account needs a password when it is created "
+                             "(inline !vault, the secrets file, or plain text)", "plain accounts need a password")
+                continue
+            if not account["username"]:
+                account["username"] = _generate_username(taken_usernames)
+            taken_usernames.add(account["username"])
+            rows = self._pbx_rows(account, password, None if new else self.actual.pbx.get(account["username"]),
+                                  "created" if new else self.actual.account_status[key][0], networks)
+            if new:
+                action = "replace" if old else "create"
+                fields = changed_paths(before, account) if old else []
+                self.changes.append(Change("accounts", key, action, fields, before, account, entry.file, entry.path,
+                                           rows, old))
+                continue
+            fields = changed_paths(before, account)
+            fields += self._pbx_drift(self.actual.pbx.get(account["username"]), rows, password is not None)
+            if fields:
+                self.changes.append(Change("accounts", key, "update", fields, before, account, entry.file, entry.path,
+                                           rows))
+        self._number_conflicts(declared, replaced)
+        if self.mode == OVERRIDDEN:
+            for key in sorted(set(actual) - set(declared) - replaced):
+                self.changes.append(Change("accounts", key, "delete", [], actual[key], None,
+                                           replaces=(key, actual[key]["username"])))
+
+    def _pbx_rows(self, account, password, current, status, networks):
+        if password is not None:
+            ha1, ha1b = ha1_pair(account["username"], self.domain, password)
+        elif current is not None:
+            ha1, ha1b = current.ha1, current.ha1b
+        else:  # a wizard account: the system chooses the password, nobody sees it
+            ha1, ha1b = ha1_pair(account["username"], self.domain, secrets.token_urlsafe(18))
+        pending = account["activation"] == "wizard" and status not in ACTIVATED
+        return PbxRows(ha1, ha1b, frozenset(n for n, _role in account_numbers(account)),
+                       pending or not account["enabled"], allowed_networks(account, networks))
+
+    @staticmethod
+    def _pbx_drift(current, wanted, password_declared):
+        if current is None:
+            return ["pbx.subscriber"]
+        fields = []
+        if password_declared and (current.ha1, current.ha1b) != (wanted.ha1, wanted.ha1b):
+            fields.append("password")
+        for name in ("aliases", "disabled", "allowed_networks"):
+            if getattr(current, name) != getattr(wanted, name):
+                fields.append("pbx." + name)
+        return fields
+
+    def _number_conflicts(self, declared, replaced):
+        """In merged mode undeclared accounts stay: their numbers are not free."""
+        if self.mode == OVERRIDDEN:
+            return
+        staying = {}
+        for key, obj in self.actual.objects["accounts"].items():
+            if key not in declared and key not in replaced:
+                staying.update((n, key) for n, _role in account_numbers(obj))
+        for key, entry in declared.items():
+            for number, _role in account_numbers(entry.obj):
+                if number in staying:
+                    self.problem(entry, "number" if number == key else "additional_numbers",
+                                 "%r is linked to account %s on the platform, which is not in the declared state"
+                                 % (number, staying[number]), "a number belongs to at most one account")
+
+
+def _generate_username(taken):
+    while True:
+        candidate = str(10 ** 9 + secrets.randbelow(9 * 10 ** 9))
+        if candidate not in taken:
+            return candidate
+
+
+def make_plan(declared, actual, domain, mode, passwords):
+    return Planner(declared, actual, domain, mode, passwords).plan()

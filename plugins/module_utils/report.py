@@ -1,0 +1,71 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What a run tells: counts, per-object diffs and the plan file. Secrets are masked here, once."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import tempfile
+
+from .errors import SwitchboardError
+
+SECRET_FIELDS = ("password",)
+MASK = "********"
+
+
+def _shown(obj, change):
+    if obj is None:
+        return None
+    shown = dict(obj)
+    if change.kind == "accounts":
+        # A password is only ever stated as having changed; its value and HA1 never leave the engine.
+        shown["password"] = MASK + (" (changed)" if obj is change.after and "password" in change.fields else "")
+    return shown
+
+
+def describe(change):
+    entry = {"address": change.address, "action": change.action, "fields": change.fields}
+    if change.action == "delete" and change.kind == "accounts":
+        entry["steps"] = ["disable", "delete"]
+    if change.action == "replace":
+        entry["replaces"] = "accounts/%s" % change.replaces[0]
+        entry["steps"] = ["disable old", "delete old", "create"]
+    entry["before"] = _shown(change.before, change)
+    entry["after"] = _shown(change.after, change)
+    if change.file:
+        entry["declared_at"] = "%s: %s" % (change.file, change.path)
+    return entry
+
+
+def summary(changes):
+    counts = {}
+    for change in changes:
+        kind = counts.setdefault(change.kind, {})
+        kind[change.action] = kind.get(change.action, 0) + 1
+    return counts
+
+
+def ansible_diff(descriptions, limit):
+    """Ansible's diff format: one before/after pair per changed object (the first ``limit``)."""
+    import yaml
+
+    def text(obj):
+        return yaml.safe_dump(obj, default_flow_style=False, sort_keys=False) if obj is not None else ""
+
+    return [{"before_header": d["address"], "after_header": "%s (%s)" % (d["address"], d["action"]),
+             "before": text(d["before"]), "after": text(d["after"])} for d in descriptions[:limit]]
+
+
+def write_plan_file(report_dir, descriptions, counts, meta):
+    report_dir = report_dir or os.path.join(tempfile.gettempdir(), "switchboard-reports")
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    path = os.path.join(report_dir, "plan-%s.json" % stamp)
+    try:
+        os.makedirs(report_dir, exist_ok=True)
+        with open(path, "w") as handle:
+            json.dump(dict(meta, summary=counts, changes=descriptions), handle, indent=1, sort_keys=True)
+    except OSError as exc:
+        raise SwitchboardError("cannot write the plan report to %r: %s" % (path, exc.strerror))
+    return path

@@ -1,0 +1,221 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""SPEC rules that need only the declared state (§1-§3, §7 without devices being reached)."""
+
+from __future__ import annotations
+
+import phonenumbers
+
+from .acl import allows, parse_network
+from .errors import Problem
+from .model import account_numbers
+
+
+def is_e164(number):
+    if not number.startswith("+"):
+        return False
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(number, None))
+    except phonenumbers.NumberParseException:
+        return False
+
+
+class _Collector:
+    def __init__(self):
+        self.problems = []
+
+    def add(self, entry, field, message, rule):
+        path = entry.path + ("." + field if field else "")
+        self.problems.append(Problem(entry.file, path, message, rule))
+
+
+def _unique_keys(declared, out):
+    for kind, entries in declared.entries.items():
+        seen = {}
+        for entry in entries:
+            first = seen.setdefault(entry.key, entry)
+            if first is not entry:
+                out.add(entry, "", "%r is declared twice (first at %s: %s)" % (entry.key, first.file, first.path),
+                        "%s are unique" % kind)
+
+
+def _networks(entry, field, values, out):
+    for index, value in enumerate(values):
+        try:
+            parse_network(value)
+        except ValueError as exc:
+            out.add(entry, "%s[%d]" % (field, index), "%r is not a network: %s" % (value, exc),
+                    "networks are ip/netmask or CIDR")
+
+
+def _groups_and_profiles(declared, out):
+    profiles = declared.objects("provisioning_profiles")
+    for entry in declared.entries["groups"]:
+        group = entry.obj
+        if group["provisioning_profile"] and group["provisioning_profile"] not in profiles:
+            out.add(entry, "provisioning_profile", "provisioning profile %r is not declared" % group["provisioning_profile"],
+                    "references must exist")
+        _networks(entry, "ip_listing.allow", group["ip_listing"]["allow"], out)
+    for entry in declared.entries["networks"]:
+        _networks(entry, "networks", entry.obj["networks"], out)
+    groups = declared.objects("groups")
+    for entry in declared.entries["numbers"]:
+        if entry.obj["group"] and entry.obj["group"] not in groups:
+            out.add(entry, "group", "group %r is not declared" % entry.obj["group"], "references must exist")
+
+
+def _account_fields(entry, declared, out):
+    account = entry.obj
+    groups, profiles = declared.objects("groups"), declared.objects("provisioning_profiles")
+    networks = declared.objects("networks")
+    if account["group"] not in groups:
+        out.add(entry, "group", "group %r is not declared" % account["group"], "a group must exist before accounts in it")
+    kind, wizard = account["type"], account["activation"] == "wizard"
+    if kind == "snom":
+        if account["obfuscation"] is not None:
+            out.add(entry, "obfuscation", "SNOM accounts cannot have obfuscation", "obfuscation is PGSM only")
+        if wizard:
+            out.add(entry, "activation", "SNOM phones cannot be activated by SMS", "SNOM accounts use plain activation")
+        if account["security_model"] != "sdes":
+            out.add(entry, "security_model", "SNOM supports SDES only, not %r" % account["security_model"],
+                    "SNOM accounts use SDES")
+    elif kind != "pgsm" and account["obfuscation"] is not None:
+        out.add(entry, "obfuscation", "%s accounts cannot have obfuscation" % kind, "obfuscation is PGSM only")
+    if wizard:
+        if kind != "pgsm":
+            out.add(entry, "activation", "only PGSM mobile clients can be activated by SMS",
+                    "wizard activation is for mobile clients")
+        if not is_e164(account["number"]):
+            out.add(entry, "number", "%r is not an E.164 mobile number" % account["number"],
+                    "wizard activation needs E.164")
+        if not account["provisioning_profile"]:
+            out.add(entry, "provisioning_profile", "no provisioning profile (none declared, none on the group)",
+                    "wizard activation needs a provisioning profile")
+        if entry.password is not None:
+            out.add(entry, "password", "a wizard account's password is chosen by the system",
+                    "wizard accounts take no password")
+    profile = account["provisioning_profile"]
+    if profile and profile not in profiles:
+        out.add(entry, "provisioning_profile", "provisioning profile %r is not declared" % profile,
+                "references must exist")
+    if account["secondary_number"] == account["number"]:
+        out.add(entry, "secondary_number", "is the same as the primary number", "a number belongs to at most one account")
+    for index, acl_entry in enumerate(account["acl"]):
+        for action, network in acl_entry.items():
+            try:
+                parse_network(network)
+            except ValueError as exc:
+                out.add(entry, "acl[%d].%s" % (index, action), "%r is not a network: %s" % (network, exc),
+                        "ACL entries are ip/netmask or CIDR")
+    for name in account["restricted_networks"]:
+        if name not in networks:
+            out.add(entry, "restricted_networks", "network list %r is not declared" % name, "references must exist")
+
+
+def _account_numbers(declared, out):
+    inventory = declared.objects("numbers")
+    owner = {}
+    for entry in declared.entries["accounts"]:
+        for number, role in account_numbers(entry.obj):
+            field = {"primary": "number", "secondary": "secondary_number", "additional": "additional_numbers"}[role]
+            first = owner.setdefault(number, (entry, role))
+            if first[0] is not entry:
+                out.add(entry, field, "%r is already the %s number of %s (%s: %s)"
+                        % (number, first[1], first[0].key, first[0].file, first[0].path),
+                        "a number belongs to at most one account")
+            listed = inventory.get(number)
+            if listed is None:
+                continue  # an external number, e.g. the user's own mobile
+            if listed["state"] != "active":
+                out.add(entry, field, "number %r is inactive in the number inventory" % number,
+                        "only an active number can be linked to an account")
+            if listed["group"] and listed["group"] != entry.obj["group"]:
+                out.add(entry, field, "number %r belongs to group %r, not %r" % (number, listed["group"], entry.obj["group"]),
+                        "a number is used in its own group")
+
+
+def _usernames(declared, out):
+    seen = {}
+    for entry in declared.entries["accounts"]:
+        username = entry.obj["username"]
+        if username is None:
+            continue
+        first = seen.setdefault(username, entry)
+        if first is not entry:
+            out.add(entry, "username", "%r is already the username of %s (%s: %s)" % (username, first.key, first.file, first.path),
+                    "usernames are unique")
+
+
+def _devices(declared, out):
+    groups, accounts = declared.objects("groups"), declared.objects("accounts")
+    bound = {}
+    for entry in declared.entries["devices"]:
+        device = entry.obj
+        try:
+            parse_network(device["ip"])
+        except ValueError:
+            out.add(entry, "ip", "%r is not an IP address" % device["ip"], "devices have an IP address")
+            continue
+        if device["group"] and device["group"] not in groups:
+            out.add(entry, "group", "group %r is not declared" % device["group"], "references must exist")
+        seen_index = set()
+        for position, channel in enumerate(device["channels"]):
+            field = "channels[%d]" % position
+            if channel["index"] in seen_index:
+                out.add(entry, field + ".index", "channel %d is declared twice" % channel["index"],
+                        "a channel holds at most one extension")
+            seen_index.add(channel["index"])
+            number = channel["extension"]
+            if number is None:
+                continue
+            account = accounts.get(number)
+            if account is None:
+                out.add(entry, field + ".extension", "extension %r is not a declared account" % number,
+                        "references must exist")
+                continue
+            bound.setdefault(number, []).append((entry, field))
+            for group_name in {device["group"], account["group"]} - {None}:
+                listing = (groups.get(group_name) or {}).get("ip_listing") or {}
+                if listing.get("enabled") and not allows(_valid_networks(listing["allow"]), device["ip"]):
+                    out.add(entry, field + ".extension",
+                            "device %s has IP %s, outside the IP listing of group %s" % (device["name"], device["ip"], group_name),
+                            "group IP listing")
+    for number, places in bound.items():
+        limit = 2 if accounts[number]["multi_login"] else 1
+        if len(places) > limit:
+            for entry, field in places[limit:]:
+                out.add(entry, field + ".extension",
+                        "extension %s is already bound to %d channel(s) (%s)"
+                        % (number, limit, ", ".join("%s: %s" % (e.file, e.path) for e, _f in places[:limit])),
+                        "an extension sits on one channel, two with multi_login")
+
+
+def _valid_networks(values):
+    networks = []
+    for value in values:
+        try:
+            networks.append(parse_network(value))
+        except ValueError:
+            pass  # reported on the group
+    return networks
+
+
+def check(declared):
+    """Return (problems, warnings). Warnings name the object, never a secret."""
+    out = _Collector()
+    _unique_keys(declared, out)
+    _groups_and_profiles(declared, out)
+    for entry in declared.entries["accounts"]:
+        _account_fields(entry, declared, out)
+    _account_numbers(declared, out)
+    _usernames(declared, out)
+    _devices(declared, out)
+    warnings = []
+    for entry in declared.entries["accounts"]:
+        if entry.obj["keepalive"]:
+            warnings.append("%s: %s (%s): keepalive is on: clients older than 11.1 cannot answer it and become "
+                            "unreachable, and it costs battery and traffic" % (entry.file, entry.path, entry.key))
+        if isinstance(entry.password, str):
+            warnings.append("%s: %s (%s): the password is plain text in the state; use !vault or the secrets file"
+                            % (entry.file, entry.path, entry.key))
+    return out.problems, warnings

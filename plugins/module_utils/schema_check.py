@@ -1,0 +1,54 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""JSON Schema validation of each state file, with messages that name file and path."""
+
+from __future__ import annotations
+
+from jsonschema import Draft202012Validator
+
+from .errors import Problem
+from .loader import VaultValue
+from .state_schema import STATE_FILE
+
+_VALIDATOR = Draft202012Validator(STATE_FILE)
+
+
+def json_path(parts):
+    text = ""
+    for part in parts:
+        text += "[%d]" % part if isinstance(part, int) else ("." if text else "") + str(part)
+    return text
+
+
+def _message(error):
+    if "password" in error.absolute_path:  # never echo a secret back
+        return "is not a valid password (%s %r)" % (error.validator, error.validator_value)
+    if error.validator == "type" and error.schema.get("type") == "string" and isinstance(error.instance, (int, float)):
+        return "%r is not a string: quote numbers and names in YAML ('%s')" % (error.instance, error.instance)
+    if error.validator == "pattern" and error.schema is not None and "description" in error.schema:
+        return "%r does not match: %s" % (error.instance, error.schema["description"])
+    if error.validator == "additionalProperties":
+        return error.message.replace("Additional properties are not allowed", "unknown field")
+    if error.validator == "oneOf" and error.context:
+        return _message(min(error.context, key=lambda e: len(list(e.absolute_path))))
+    return error.message
+
+
+def _without_vault_values(data):
+    """Inline !vault passwords are checked after decryption; the schema sees a stand-in."""
+    accounts = data.get("accounts") if isinstance(data, dict) else None
+    if not isinstance(accounts, list) or not any(
+            isinstance(a, dict) and isinstance(a.get("password"), VaultValue) for a in accounts):
+        return data
+    stand_in = "x" * 8
+    view = dict(data)
+    view["accounts"] = [dict(a, password=stand_in) if isinstance(a, dict) and isinstance(a.get("password"), VaultValue)
+                        else a for a in accounts]
+    return view
+
+
+def schema_problems(document):
+    problems = []
+    for error in _VALIDATOR.iter_errors(_without_vault_values(document.data)):
+        problems.append(Problem(document.file, json_path(error.absolute_path), _message(error), "schema: " + error.validator))
+    return problems
