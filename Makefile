@@ -17,7 +17,8 @@ DEMO_PACKAGES := kamailio kamailio-sqlite-modules sqlite3 python3-venv
 TEST_PACKAGES := $(DEMO_PACKAGES) kamailio-postgres-modules kamailio-json-modules \
 	kamailio-extra-modules kamailio-utils-modules sipsak baresip postgresql-15
 
-.PHONY: demo test bench sanity lab lab-down setup system-packages clean
+.PHONY: demo test bench sanity lab lab-down setup system-packages clean schema
+schema: schemas/state.schema.json
 
 setup: $(VENV)/.installed $(COLLECTION_LINK)
 
@@ -70,3 +71,9 @@ bench: setup
 
 clean:
 	rm -rf build var
+
+schemas/state.schema.json: plugins/module_utils/state_schema.py
+	$(MAKE) --no-print-directory setup
+	$(PY) -c 'import json, sys; sys.path.insert(0, "build"); \
+		from ansible_collections.switchboard.pbx.plugins.module_utils.state_schema import STATE_FILE; \
+		print(json.dumps(STATE_FILE, indent=2))' > $@

@@ -37,14 +37,21 @@ def _collapse(networks):
     return [net for version in sorted(by_version) for net in ipaddress.collapse_addresses(by_version[version])]
 
 
+def covered(network):
+    """What one rule matches. 0.0.0.0/0 is the ACL notation for "any" (deny 0.0.0.0/0.0.0.0 then permit
+    one host means only that host, SPEC §3), so it covers IPv6 sources too."""
+    return list(EVERYWHERE) if network == EVERYWHERE[0] else [network]
+
+
 def compile_acl(rules):
     """rules: [(action, network)] with action 'permit'/'deny' -> sorted list of allowed networks."""
     allowed = list(EVERYWHERE)
     for action, network in rules:
-        if action == "permit":
-            allowed = _collapse(allowed + [network])
-        else:
-            allowed = _collapse(_subtract(allowed, network))
+        for net in covered(network):
+            if action == "permit":
+                allowed = _collapse(allowed + [net])
+            else:
+                allowed = _collapse(_subtract(allowed, net))
     return allowed
 
 

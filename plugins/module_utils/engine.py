@@ -7,14 +7,13 @@ from __future__ import annotations
 import dataclasses
 import datetime
 
-from . import model, report, rules
-from .errors import InvalidState
-from .loader import load_state_dir
+from . import gather, model, report, rules, search
+from .errors import InvalidState, Problem, SwitchboardError
+from .loader import Document, load_state_dir
 from .pbx.database import connect
 from .pbx.store import Writer, read_actual
-from .plan import MERGED, make_plan
+from .plan import MERGED, OVERRIDDEN, make_plan
 from .schema_check import schema_problems
-from .state_schema import KINDS
 
 DIFF_LIMIT = 200  # per-object diffs in the task output; the plan file has all of them
 
@@ -33,6 +32,11 @@ class Options:
 def load_declared(state_dir):
     """Return (Declared, warnings) or raise InvalidState with every problem at once."""
     documents, problems = load_state_dir(state_dir)
+    return validate(documents, problems)
+
+
+def validate(documents, problems=()):
+    problems = list(problems)
     for document in documents:
         problems.extend(schema_problems(document))
     if problems:
@@ -117,5 +121,47 @@ def run(options):
     return reconcile(options, declared, warnings)
 
 
-def declared_counts(declared):
-    return {kind: len(declared.entries[kind]) for kind in KINDS}
+ONE_ACCOUNT_SOURCE = "sip_account"  # how messages name the ad-hoc account in the gathered state
+
+
+def reconcile_account(options, number, fields, state):
+    """One account against the whole actual state: the gathered state with this account changed goes
+    through the same validation and plan; only this account's changes are applied."""
+    document = gather.as_state(gather.read(options.dsn, options.sip_domain))
+    accounts = document["accounts"]
+    current = next((a for a in accounts if a["number"] == number), None)
+    wanted = {k: v for k, v in fields.items() if v is not None}
+    if state == "absent":
+        if current is not None:
+            accounts.remove(current)
+        options = dataclasses.replace(options, mode=OVERRIDDEN)
+    else:
+        account = dict(current or {}, **wanted)
+        account["number"] = number
+        if state in ("enabled", "disabled"):
+            if current is None:
+                raise InvalidState([model_problem(number, "cannot be %s: there is no such account" % state)])
+            account["enabled"] = state == "enabled"
+        if current is not None:
+            accounts.remove(current)
+        accounts.append(account)
+    declared, warnings = validate([Document(ONE_ACCOUNT_SOURCE, document)])
+    return reconcile(options, declared, warnings, select=lambda c: c.kind == "accounts" and c.key == number)
+
+
+def model_problem(number, message):
+    return Problem(ONE_ACCOUNT_SOURCE, "number", "%s: %s" % (number, message), "the account must exist")
+
+
+def gathered(dsn, sip_domain, kinds, query=None):
+    """The actual state in the declared format, optionally only the accounts a search matches."""
+    actual = gather.read(dsn, sip_domain)
+    account_filter = None
+    if query:
+        try:
+            account_filter = search.compile_query(query)
+        except ValueError as exc:
+            raise SwitchboardError("query %r: %s" % (query, exc))
+    state = gather.as_state(actual, kinds, account_filter)
+    numbers = [a["number"] for a in state.get("accounts", [])]
+    return {"changed": False, "state": state, "account_status": gather.account_status(actual, numbers)}

@@ -126,6 +126,11 @@ def normalize_device(raw):
     }
 
 
+def declared_form(obj):
+    """An object as a state file would write it: unset fields and empty lists left out."""
+    return {k: v for k, v in obj.items() if v is not None and v != []}
+
+
 def account_numbers(account):
     """All numbers an account holds, with their role."""
     numbers = [(account["number"], "primary")]

@@ -59,7 +59,7 @@ def allowed_networks(account, networks):
     allowed = compile_acl([(action, parse_network(net)) for rule in account["acl"] for action, net in rule.items()])
     if account["restricted_networks"]:
         platform = [parse_network(n) for name in account["restricted_networks"] for n in networks[name]["networks"]]
-        allowed = intersect(allowed, compile_acl([("deny", parse_network("0.0.0.0/0")), ("deny", parse_network("::/0"))]
+        allowed = intersect(allowed, compile_acl([("deny", parse_network("0.0.0.0/0"))]
                                                  + [("permit", n) for n in platform]))
     return tuple(sorted(str(n) for n in allowed))
 

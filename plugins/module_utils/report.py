@@ -10,6 +10,7 @@ import os
 import tempfile
 
 from .errors import SwitchboardError
+from .model import declared_form
 
 SECRET_FIELDS = ("password",)
 MASK = "********"
@@ -18,7 +19,7 @@ MASK = "********"
 def _shown(obj, change):
     if obj is None:
         return None
-    shown = dict(obj)
+    shown = declared_form(obj)
     if change.kind == "accounts":
         # A password is only ever stated as having changed; its value and HA1 never leave the engine.
         shown["password"] = MASK + (" (changed)" if obj is change.after and "password" in change.fields else "")

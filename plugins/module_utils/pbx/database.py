@@ -193,3 +193,19 @@ def connect(dsn, check_mode=False):
     except sqlite3.Error as exc:
         raise SwitchboardError("cannot open the PBX database %s: %s" % (target, exc))
     return Database(engine, connection, dsn, created=not exists)
+
+
+def initialise(dsn, check_mode=False):
+    """Create the schema if missing; returns whether anything was created."""
+    db = connect(dsn, check_mode=check_mode)
+    try:
+        created = db.ensure_schema()
+    except BaseException:
+        db.discard()
+        raise
+    if check_mode:
+        db.discard()
+        return created
+    db.commit()
+    db.close()
+    return created

@@ -1,0 +1,38 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    DOCUMENTATION = r"""
+options:
+  dsn:
+    description:
+      - The PBX database, C(sqlite:///ABSOLUTE/PATH) or C(postgresql://USER:PASSWORD@HOST:PORT/DB).
+      - A SQLite file that does not exist yet is created and initialised (not in check mode).
+      - Usually set from the inventory variable C(switchboard_pbx_dsn).
+    type: str
+    required: true
+  sip_domain:
+    description:
+      - The SIP domain and digest realm; HA1 is md5(username:realm:password).
+      - Usually set from the inventory variable C(switchboard_sip_domain).
+    type: str
+    required: true
+requirements:
+  - pyyaml
+  - jsonschema
+  - deepdiff
+  - phonenumbers
+  - psycopg2 (for PostgreSQL)
+"""
+
+    STATE = r"""
+options:
+  report_dir:
+    description:
+      - Directory for the full plan as a JSON file (every change, before/after, secrets masked).
+      - Defaults to C(switchboard-reports) in the system temporary directory.
+    type: path
+"""

@@ -1,0 +1,109 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: platform
+short_description: Reconcile the whole declared state (groups, numbers, accounts, devices) with the PBX
+version_added: 0.1.0
+description:
+  - Loads every C(*.yml)/C(*.yaml) file below O(state_dir), validates all of it (JSON Schema and the
+    platform's rules) and reports every problem at once without writing anything.
+  - Reads the actual state in bulk, computes an ordered plan and applies it in one database transaction.
+  - In check mode the same statements run and the transaction is rolled back.
+  - In diff mode every changed object is shown before and after; passwords are always masked.
+  - Inline C(!vault) passwords and O(secrets_file) are decrypted on the controller by this module's action plugin.
+author: Switchboard developers
+extends_documentation_fragment:
+  - switchboard.pbx.pbx
+  - switchboard.pbx.pbx.STATE
+attributes:
+  check_mode:
+    support: full
+    description: The plan is applied inside a transaction that is rolled back.
+  diff_mode:
+    support: full
+    description: Before/after of every changed object, secrets masked.
+options:
+  state_dir:
+    description: Directory whose YAML files (recursively) together are the declared state.
+    type: path
+    required: true
+  mode:
+    description:
+      - V(merged) creates and updates only; objects missing from the state are left alone (and reported as drift by M(switchboard.pbx.platform_info)).
+      - V(overridden) makes the declared state the whole truth: undeclared objects are removed (accounts are disabled, then deleted).
+    type: str
+    choices: [merged, overridden]
+    default: merged
+  secrets_file:
+    description:
+      - An Ansible-Vault-encrypted YAML mapping of account number to password. Read on the controller.
+    type: path
+  passwords:
+    description:
+      - Clear passwords by account number. Filled in by the action plugin from vault values and O(secrets_file); not meant to be set by hand.
+    type: dict
+    default: {}
+"""
+
+EXAMPLES = r"""
+- name: Apply the declared state
+  switchboard.pbx.platform:
+    state_dir: "{{ switchboard_state_dir }}"
+    dsn: "{{ switchboard_pbx_dsn }}"
+    sip_domain: "{{ switchboard_sip_domain }}"
+    mode: "{{ switchboard_mode | default('merged') }}"
+    secrets_file: "{{ switchboard_secrets_file | default(omit) }}"
+  register: platform
+
+- name: Show what changed
+  ansible.builtin.debug:
+    var: platform.summary
+"""
+
+RETURN = r"""
+summary:
+  description: Number of changes per kind and action.
+  returned: always
+  type: dict
+  sample: {accounts: {create: 3, update: 1}, groups: {create: 1}}
+changes:
+  description: One line per change (the first 200), with the changed field paths.
+  returned: always
+  type: list
+  elements: str
+  sample: ["create accounts/+393471234567", "update accounts/+390212345601 (acl[1].permit)"]
+change_count:
+  description: Number of changes in the plan.
+  returned: always
+  type: int
+plan_file:
+  description: JSON file with the full plan (every change with before/after, secrets masked).
+  returned: always
+  type: str
+"""
+
+from ansible_collections.switchboard.pbx.plugins.module_utils.door import REPORT_ARGS, run
+
+
+def reconcile(module, engine):
+    params = module.params
+    return engine.run(engine.Options(
+        state_dir=params["state_dir"], dsn=params["dsn"], sip_domain=params["sip_domain"], mode=params["mode"],
+        passwords=params["passwords"], check_mode=module.check_mode, report_dir=params["report_dir"]))
+
+
+def main():
+    run(dict(REPORT_ARGS,
+             state_dir=dict(type="path", required=True),
+             mode=dict(type="str", choices=["merged", "overridden"], default="merged"),
+             secrets_file=dict(type="path"),
+             passwords=dict(type="dict", default={}, no_log=True)),
+        reconcile)
+
+
+if __name__ == "__main__":
+    main()

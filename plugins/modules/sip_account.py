@@ -1,0 +1,204 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: sip_account
+short_description: Create, update, enable, disable or delete one SIP account
+version_added: 0.1.0
+description:
+  - Ad-hoc changes to one account, through the same validation, plan and transaction as M(switchboard.pbx.platform).
+  - The account is checked against the whole actual platform (its group must exist, its numbers must be free).
+  - Options left out keep the account's current values.
+  - For the whole fleet use M(switchboard.pbx.platform) with a state directory; a loop over this module is slow.
+author: Switchboard developers
+extends_documentation_fragment:
+  - switchboard.pbx.pbx
+  - switchboard.pbx.pbx.STATE
+attributes:
+  check_mode:
+    support: full
+    description: Changes run in a transaction that is rolled back.
+  diff_mode:
+    support: full
+    description: Before/after of the account, password masked.
+options:
+  number:
+    description: The primary number, the account's identity.
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) creates or updates; V(enabled)/V(disabled) switch an existing account; V(absent) disables, then deletes it.
+    type: str
+    choices: [present, absent, enabled, disabled]
+    default: present
+  group:
+    description: The account's group (must exist).
+    type: str
+  type:
+    description: The client type.
+    type: str
+    choices: [pgsm, snom, sip]
+  activation:
+    description: V(plain) (enabled at once) or V(wizard) (disabled until the client activates by SMS).
+    type: str
+    choices: [plain, wizard]
+  username:
+    description: SIP username; generated once when left out.
+    type: str
+  password:
+    description: SIP password (plain activation). Never shown; compared by HA1.
+    type: str
+  security_model:
+    description: Media security.
+    type: str
+    choices: [sdes, zrtp, end-to-site]
+  secondary_number:
+    description: Secondary number; changing it re-creates the account and needs O(allow_replace).
+    type: str
+  additional_numbers:
+    description: More numbers linked to the account.
+    type: list
+    elements: str
+  obfuscation:
+    description: PGSM signalling obfuscation.
+    type: dict
+    suboptions:
+      enabled:
+        description: Whether obfuscation is on.
+        type: bool
+      key:
+        description: Must equal the client's key.
+        type: str
+  keepalive:
+    description: Server-side keep-alive (clients older than 11.1 cannot answer it).
+    type: bool
+  acl:
+    description: Ordered C(deny)/C(permit) entries, each a one-key mapping to ip/netmask or CIDR.
+    type: list
+    elements: dict
+  enabled:
+    description: Whether the account may call and be called.
+    type: bool
+  provisioning_profile:
+    description: Provisioning profile (wizard activation).
+    type: str
+  owner:
+    description: Full name of the user.
+    type: str
+  email:
+    description: E-mail address of the user.
+    type: str
+  description:
+    description: Free text.
+    type: str
+  callerid:
+    description: Caller ID name.
+    type: str
+  voice_channels:
+    description: Maximum concurrent calls.
+    type: int
+  tariff:
+    description: Tariff.
+    type: str
+    choices: [usage, flat]
+  restricted_networks:
+    description: Names of declared network lists the account may register from.
+    type: list
+    elements: str
+  multi_login:
+    description: Allow the extension on two channels.
+    type: bool
+  allow_replace:
+    description: Allow deleting and re-creating the account when its secondary number or username changes.
+    type: bool
+    default: false
+"""
+
+EXAMPLES = r"""
+- name: Disable a lost phone's account at once
+  switchboard.pbx.sip_account:
+    dsn: "{{ switchboard_pbx_dsn }}"
+    sip_domain: "{{ switchboard_sip_domain }}"
+    number: "+393471234567"
+    state: disabled
+
+- name: Create a desk phone account
+  switchboard.pbx.sip_account:
+    dsn: "{{ switchboard_pbx_dsn }}"
+    sip_domain: "{{ switchboard_sip_domain }}"
+    number: "+390212345603"
+    group: milano-office
+    type: snom
+    password: "{{ vault_warehouse_password }}"
+"""
+
+RETURN = r"""
+summary:
+  description: Number of changes per kind and action (at most one account).
+  returned: always
+  type: dict
+changes:
+  description: The change line, if any.
+  returned: always
+  type: list
+  elements: str
+plan_file:
+  description: JSON file with the plan.
+  returned: always
+  type: str
+"""
+
+from ansible_collections.switchboard.pbx.plugins.module_utils.door import REPORT_ARGS, run
+
+ACCOUNT_FIELDS = dict(
+    group=dict(type="str"),
+    type=dict(type="str", choices=["pgsm", "snom", "sip"]),
+    activation=dict(type="str", choices=["plain", "wizard"]),
+    username=dict(type="str"),
+    security_model=dict(type="str", choices=["sdes", "zrtp", "end-to-site"]),
+    secondary_number=dict(type="str"),
+    additional_numbers=dict(type="list", elements="str"),
+    obfuscation=dict(type="dict", options=dict(enabled=dict(type="bool"), key=dict(type="str", no_log=False))),
+    keepalive=dict(type="bool"),
+    acl=dict(type="list", elements="dict"),
+    enabled=dict(type="bool"),
+    provisioning_profile=dict(type="str"),
+    owner=dict(type="str"),
+    email=dict(type="str"),
+    description=dict(type="str"),
+    callerid=dict(type="str"),
+    voice_channels=dict(type="int"),
+    tariff=dict(type="str", choices=["usage", "flat"]),
+    restricted_networks=dict(type="list", elements="str"),
+    multi_login=dict(type="bool"),
+)
+
+
+def reconcile(module, engine):
+    params = module.params
+    fields = {name: params[name] for name in ACCOUNT_FIELDS}
+    if fields["obfuscation"] is not None:
+        fields["obfuscation"] = {k: v for k, v in fields["obfuscation"].items() if v is not None}
+    if params["allow_replace"]:
+        fields["allow_replace"] = True
+    passwords = {params["number"]: params["password"]} if params["password"] is not None else {}
+    options = engine.Options(state_dir=None, dsn=params["dsn"], sip_domain=params["sip_domain"], passwords=passwords,
+                             check_mode=module.check_mode, report_dir=params["report_dir"])
+    return engine.reconcile_account(options, params["number"], fields, params["state"])
+
+
+def main():
+    run(dict(REPORT_ARGS, ACCOUNT_FIELDS,
+             number=dict(type="str", required=True),
+             state=dict(type="str", choices=["present", "absent", "enabled", "disabled"], default="present"),
+             password=dict(type="str", no_log=True),
+             allow_replace=dict(type="bool", default=False)),
+        reconcile)
+
+
+if __name__ == "__main__":
+    main()
