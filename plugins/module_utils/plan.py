@@ -42,7 +42,7 @@ class Change:
 
 def changed_paths(before, after):
     """Field paths that differ, as accounts' YAML would name them: acl[0].deny, obfuscation.key."""
-    paths = DeepDiff(before, after, verbose_level=0).affected_paths
+    paths = DeepDiff(before, after).affected_paths
     return sorted(re.sub(r"\['([^']*)'\]", r".\1", p[len("root"):]).lstrip(".") for p in paths)
 
 

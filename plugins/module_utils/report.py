@@ -53,7 +53,7 @@ def ansible_diff(descriptions, limit):
     import yaml
 
     def text(obj):
-        return yaml.safe_dump(obj, default_flow_style=False, sort_keys=False) if obj is not None else ""
+        return yaml.safe_dump(obj, default_flow_style=False, sort_keys=True) if obj is not None else ""
 
     return [{"before_header": d["address"], "after_header": "%s (%s)" % (d["address"], d["action"]),
              "before": text(d["before"]), "after": text(d["after"])} for d in descriptions[:limit]]
