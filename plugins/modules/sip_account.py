@@ -192,7 +192,7 @@ def reconcile(module, engine):
 
 
 def main():
-    run(dict(REPORT_ARGS, ACCOUNT_FIELDS,
+    run(dict(REPORT_ARGS, **ACCOUNT_FIELDS,
              number=dict(type="str", required=True),
              state=dict(type="str", choices=["present", "absent", "enabled", "disabled"], default="present"),
              password=dict(type="str", no_log=True),
