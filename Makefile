@@ -60,7 +60,11 @@ test:
 	$(MAKE) --no-print-directory sanity
 
 SANITY_ROOT := $(CURDIR)/build/sanity/ansible_collections/switchboard/pbx
+# ansible-test downloads a pip bootstrap script from a host outside the package registries.
+GET_PIP_CACHE = $(HOME)/.ansible/test/cache/get_pip_$(subst .,_,$(shell grep -ohP "pip='\K[0-9.]+" $(VENV)/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py | head -1)).py
+
 sanity: setup
+	mkdir -p $(dir $(GET_PIP_CACHE)) && test -s $(GET_PIP_CACHE) || cp scripts/get-pip-offline.py $(GET_PIP_CACHE)
 	rm -rf $(SANITY_ROOT) && mkdir -p $(SANITY_ROOT)
 	git ls-files -co --exclude-standard | grep -v '^build/' | tar -cf - -T - | tar -xf - -C $(SANITY_ROOT)
 	cd $(SANITY_ROOT) && git init -q && git add -A && \

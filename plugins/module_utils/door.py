@@ -4,18 +4,16 @@
 
 from __future__ import annotations
 
-import traceback
+import importlib.util
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-try:
-    from ansible_collections.switchboard.pbx.plugins.module_utils.errors import InvalidState, SwitchboardError
-    from ansible_collections.switchboard.pbx.plugins.module_utils import engine
-except ImportError as exc:  # a third-party library is missing on the managed host
-    IMPORT_ERROR = (exc, traceback.format_exc())
-    engine = None
-else:
-    IMPORT_ERROR = None
+from ansible_collections.switchboard.pbx.plugins.module_utils import engine
+from ansible_collections.switchboard.pbx.plugins.module_utils.errors import InvalidState, SwitchboardError
+
+# import name -> the package to install
+REQUIRED_LIBRARIES = {"yaml": "pyyaml", "jsonschema": "jsonschema", "deepdiff": "deepdiff",
+                      "phonenumbers": "phonenumbers"}
 
 CONNECTION_ARGS = dict(
     dsn=dict(type="str", required=True, no_log=True),
@@ -28,9 +26,9 @@ def run(argument_spec, work, **module_kwargs):
     """Build the module, call ``work(module, engine)`` and report its result dict."""
     module = AnsibleModule(argument_spec=dict(CONNECTION_ARGS, **argument_spec), supports_check_mode=True,
                            **module_kwargs)
-    if IMPORT_ERROR:
-        module.fail_json(msg=missing_required_lib(getattr(IMPORT_ERROR[0], "name", None) or str(IMPORT_ERROR[0])),
-                         exception=IMPORT_ERROR[1])
+    missing = [package for name, package in REQUIRED_LIBRARIES.items() if importlib.util.find_spec(name) is None]
+    if missing:
+        module.fail_json(msg=missing_required_lib(" and ".join(missing)))
     try:
         result = work(module, engine)
     except InvalidState as exc:

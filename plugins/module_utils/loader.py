@@ -5,16 +5,10 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 
-import yaml
-
 from .errors import Problem
-
-try:
-    _BaseLoader = yaml.CSafeLoader
-except AttributeError:  # PyYAML built without libyaml
-    _BaseLoader = yaml.SafeLoader
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,11 +21,19 @@ class VaultValue:
         return "VaultValue(<encrypted>)"
 
 
-class StateLoader(_BaseLoader):
-    pass
+@functools.lru_cache(maxsize=None)
+def state_loader():
+    """PyYAML's C loader (pure-Python fallback) that keeps inline !vault values opaque.
 
+    Third-party imports are made where they are used, so that a host without the library gets a
+    clear "missing library" error from the module instead of an import traceback."""
+    import yaml
 
-StateLoader.add_constructor("!vault", lambda loader, node: VaultValue(loader.construct_scalar(node)))
+    class StateLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+        pass
+
+    StateLoader.add_constructor("!vault", lambda loader, node: VaultValue(loader.construct_scalar(node)))
+    return StateLoader
 
 
 @dataclasses.dataclass
@@ -51,8 +53,10 @@ def state_files(state_dir):
 
 def parse(text, file):
     """Return (Document or None, problems)."""
+    import yaml
+
     try:
-        return Document(file, yaml.load(text, Loader=StateLoader)), []
+        return Document(file, yaml.load(text, Loader=state_loader())), []
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = "line %d, column %d" % (mark.line + 1, mark.column + 1) if mark else ""

@@ -9,8 +9,6 @@ import hashlib
 import re
 import secrets
 
-from deepdiff import DeepDiff
-
 from .acl import compile_acl, intersect, parse_network
 from .errors import Problem
 from .loader import VaultValue
@@ -42,6 +40,8 @@ class Change:
 
 def changed_paths(before, after):
     """Field paths that differ, as accounts' YAML would name them: acl[0].deny, obfuscation.key."""
+    from deepdiff import DeepDiff
+
     paths = DeepDiff(before, after).affected_paths
     return sorted(re.sub(r"\['([^']*)'\]", r".\1", p[len("root"):]).lstrip(".") for p in paths)
 

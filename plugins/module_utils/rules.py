@@ -4,14 +4,14 @@
 
 from __future__ import annotations
 
-import phonenumbers
-
 from .acl import allows, parse_network
 from .errors import Problem
 from .model import account_numbers
 
 
 def is_e164(number):
+    import phonenumbers
+
     if not number.startswith("+"):
         return False
     try:

@@ -4,13 +4,18 @@
 
 from __future__ import annotations
 
-from jsonschema import Draft202012Validator
+import functools
 
 from .errors import Problem
 from .loader import VaultValue
 from .state_schema import STATE_FILE
 
-_VALIDATOR = Draft202012Validator(STATE_FILE)
+
+@functools.lru_cache(maxsize=None)
+def validator():
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(STATE_FILE)
 
 
 def json_path(parts):
@@ -49,6 +54,6 @@ def _without_vault_values(data):
 
 def schema_problems(document):
     problems = []
-    for error in _VALIDATOR.iter_errors(_without_vault_values(document.data)):
+    for error in validator().iter_errors(_without_vault_values(document.data)):
         problems.append(Problem(document.file, json_path(error.absolute_path), _message(error), "schema: " + error.validator))
     return problems

@@ -12,7 +12,7 @@ description:
   - Creates Kamailio's standard tables (from the Debian package's schema files) and the project's own tables when they are missing.
   - A SQLite file that does not exist yet is created. Idempotent.
   - M(switchboard.pbx.platform) does the same on its first run; this module is for roles that deploy Kamailio before any state is applied.
-author: Switchboard developers
+author: Switchboard developers (@switchboard)
 options:
   dsn:
     description: The PBX database, C(sqlite:///ABSOLUTE/PATH) or C(postgresql://USER:PASSWORD@HOST:PORT/DB).

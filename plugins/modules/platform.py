@@ -15,7 +15,7 @@ description:
   - In check mode the same statements run and the transaction is rolled back.
   - In diff mode every changed object is shown before and after; passwords are always masked.
   - Inline C(!vault) passwords and O(secrets_file) are decrypted on the controller by this module's action plugin.
-author: Switchboard developers
+author: Switchboard developers (@switchboard)
 extends_documentation_fragment:
   - switchboard.pbx.pbx
   - switchboard.pbx.pbx.STATE
@@ -33,8 +33,8 @@ options:
     required: true
   mode:
     description:
-      - V(merged) creates and updates only; objects missing from the state are left alone (and reported as drift by M(switchboard.pbx.platform_info)).
-      - V(overridden) makes the declared state the whole truth: undeclared objects are removed (accounts are disabled, then deleted).
+      - V(merged) creates and updates only; objects missing from the state are left alone.
+      - V(overridden) makes the declared state the whole truth. Undeclared objects are removed, accounts are disabled first, then deleted.
     type: str
     choices: [merged, overridden]
     default: merged

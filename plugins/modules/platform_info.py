@@ -12,7 +12,7 @@ description:
   - Reads groups, provisioning profiles, networks, numbers, accounts and devices back from the PBX database,
     in the same format as the state files, so an existing platform can be adopted into git.
   - Reports each account's activation status. Never writes, never returns a password or HA1.
-author: Switchboard developers
+author: Switchboard developers (@switchboard)
 extends_documentation_fragment:
   - switchboard.pbx.pbx
 attributes:

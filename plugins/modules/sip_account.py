@@ -13,7 +13,7 @@ description:
   - The account is checked against the whole actual platform (its group must exist, its numbers must be free).
   - Options left out keep the account's current values.
   - For the whole fleet use M(switchboard.pbx.platform) with a state directory; a loop over this module is slow.
-author: Switchboard developers
+author: Switchboard developers (@switchboard)
 extends_documentation_fragment:
   - switchboard.pbx.pbx
   - switchboard.pbx.pbx.STATE

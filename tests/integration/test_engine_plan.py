@@ -33,8 +33,8 @@ def test_secondary_number_change_needs_allow_replace(tmp_path, sqlite_dsn):
     assert sqlite_rows(sqlite_dsn, "SELECT alias_username FROM dbaliases ORDER BY 1") == [
         ("+390212345601",), ("+390212345611",)]
 
-    result = apply(tmp_path, sqlite_dsn, [desk("+390212345601", username="7001", secondary_number="+390212345612",
-                                              allow_replace=True)])
+    replacement = desk("+390212345601", username="7001", secondary_number="+390212345612", allow_replace=True)
+    result = apply(tmp_path, sqlite_dsn, [replacement])
     assert result["changes"] == ["replace accounts/+390212345601 (secondary_number)"]
     assert sqlite_rows(sqlite_dsn, "SELECT alias_username FROM dbaliases ORDER BY 1") == [
         ("+390212345601",), ("+390212345612",)]

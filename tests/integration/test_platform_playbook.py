@@ -96,8 +96,8 @@ def test_bad_input_writes_nothing(playbook):
 
 
 def test_new_database_is_not_created_on_invalid_state(playbook):
-    write_state(playbook.state_dir, {"a.yml": {"accounts": [{"number": "+393471234567", "group": "missing",
-                                                              "password": "long-enough-1"}]}})
+    account = {"number": "+393471234567", "group": "missing", "password": "long-enough-1"}
+    write_state(playbook.state_dir, {"a.yml": {"accounts": [account]}})
     output = playbook.run(expect_rc=2)
     assert "a.yml: accounts[0].group: group 'missing' is not declared (rule: a group must exist before accounts in it)" in output
     assert not os.path.exists(playbook.dsn[len("sqlite://"):])
