@@ -9,7 +9,8 @@ import datetime
 
 from . import gather, model, report, rules, search
 from .errors import InvalidState, Problem, SwitchboardError
-from .loader import Document, load_state_dir
+from .loader import Document, parse_bytes, read_state_dir
+from .parse_cache import ParseCache
 from .pbx.database import connect
 from .pbx.store import Writer, read_actual
 from .plan import MERGED, OVERRIDDEN, make_plan
@@ -27,20 +28,44 @@ class Options:
     passwords: dict = dataclasses.field(default_factory=dict)  # number -> clear password (vault, secrets file)
     check_mode: bool = False
     report_dir: str = None
+    cache_dir: str = None
 
 
-def load_declared(state_dir):
+def load_declared(state_dir, cache_dir=None):
     """Return (Declared, warnings) or raise InvalidState with every problem at once."""
-    documents, problems = load_state_dir(state_dir)
-    return validate(documents, problems)
-
-
-def validate(documents, problems=()):
-    problems = list(problems)
-    for document in documents:
-        problems.extend(schema_problems(document))
+    contents, problems = read_state_dir(state_dir)
+    cache = ParseCache(cache_dir)
+    documents = []
+    for file, content in contents:
+        key = cache.key(content)
+        data = cache.get(key)
+        if data is not None:
+            documents.append(Document(file, data))
+            continue
+        document, found = parse_bytes(content, file)
+        if document is None:
+            problems.extend(found)
+            continue
+        found = schema_problems(document)
+        problems.extend(found)
+        if not found:
+            cache.put(key, document.data)
+        documents.append(document)
     if problems:
         raise InvalidState(problems)
+    cache.prune()
+    return checked(documents)
+
+
+def validate(documents):
+    """Schema and rules for documents that are not files (the one-account door)."""
+    problems = [p for document in documents for p in schema_problems(document)]
+    if problems:
+        raise InvalidState(problems)
+    return checked(documents)
+
+
+def checked(documents):
     declared = model.build(documents)
     problems, warnings = rules.check(declared)
     if problems:
@@ -117,7 +142,7 @@ def reconcile(options, declared, warnings, select=None):
 
 
 def run(options):
-    declared, warnings = load_declared(options.state_dir)
+    declared, warnings = load_declared(options.state_dir, options.cache_dir)
     return reconcile(options, declared, warnings)
 
 

@@ -65,21 +65,24 @@ def parse(text, file):
         return None, [Problem(file, "", str(exc), "YAML syntax")]
 
 
-def load_state_dir(state_dir):
-    """Return (documents, problems) for the whole state directory."""
+def read_state_dir(state_dir):
+    """Return ([(relative name, bytes)], problems) for every state file below ``state_dir``."""
     if not os.path.isdir(state_dir):
         return [], [Problem(state_dir, "", "the state directory does not exist", "state_dir must be a directory")]
-    documents, problems = [], []
+    contents, problems = [], []
     for path in state_files(state_dir):
         rel = os.path.relpath(path, state_dir)
         try:
             with open(path, "rb") as handle:
-                text = handle.read().decode("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(Problem(rel, "", "cannot be read: %s" % exc, "state files are UTF-8 YAML"))
-            continue
-        document, found = parse(text, rel)
-        problems.extend(found)
-        if document is not None:
-            documents.append(document)
-    return documents, problems
+                contents.append((rel, handle.read()))
+        except OSError as exc:
+            problems.append(Problem(rel, "", "cannot be read: %s" % exc.strerror, "state files are readable"))
+    return contents, problems
+
+
+def parse_bytes(content, file):
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, [Problem(file, "", "is not UTF-8: %s" % exc, "state files are UTF-8 YAML")]
+    return parse(text, file)

@@ -153,7 +153,7 @@ class Planner:
                 self.changes.append(Change("accounts", key, action, fields, before, account, entry.file, entry.path,
                                            rows, old))
                 continue
-            fields = changed_paths(before, account)
+            fields = changed_paths(before, account) if before != account else []
             fields += self._pbx_drift(self.actual.pbx.get(account["username"]), rows, password is not None)
             if fields:
                 self.changes.append(Change("accounts", key, "update", fields, before, account, entry.file, entry.path,

@@ -66,7 +66,7 @@ def write_plan_file(report_dir, descriptions, counts, meta):
     try:
         os.makedirs(report_dir, exist_ok=True)
         with open(path, "w") as handle:
-            json.dump(dict(meta, summary=counts, changes=descriptions), handle, indent=1, sort_keys=True)
+            json.dump(dict(meta, summary=counts, changes=descriptions), handle, sort_keys=True, separators=(",", ":"))
     except OSError as exc:
         raise SwitchboardError("cannot write the plan report to %r: %s" % (path, exc.strerror))
     return path

@@ -210,12 +210,23 @@ def check(declared):
     _account_numbers(declared, out)
     _usernames(declared, out)
     _devices(declared, out)
+    return out.problems, _warnings(declared.entries["accounts"])
+
+
+WARNINGS_PER_KIND = 10  # the rest are counted: a warning per account would bury the output at 100k
+
+
+def _warnings(accounts):
+    kinds = {
+        "keepalive": ("keepalive is on: clients older than 11.1 cannot answer it and become unreachable, "
+                      "and it costs battery and traffic", lambda e: e.obj["keepalive"]),
+        "plain password": ("the password is plain text in the state; use !vault or the secrets file",
+                           lambda e: isinstance(e.password, str)),
+    }
     warnings = []
-    for entry in declared.entries["accounts"]:
-        if entry.obj["keepalive"]:
-            warnings.append("%s: %s (%s): keepalive is on: clients older than 11.1 cannot answer it and become "
-                            "unreachable, and it costs battery and traffic" % (entry.file, entry.path, entry.key))
-        if isinstance(entry.password, str):
-            warnings.append("%s: %s (%s): the password is plain text in the state; use !vault or the secrets file"
-                            % (entry.file, entry.path, entry.key))
-    return out.problems, warnings
+    for text, applies in kinds.values():
+        hits = [e for e in accounts if applies(e)]
+        warnings.extend("%s: %s (%s): %s" % (e.file, e.path, e.key, text) for e in hits[:WARNINGS_PER_KIND])
+        if len(hits) > WARNINGS_PER_KIND:
+            warnings.append("%d more accounts: %s" % (len(hits) - WARNINGS_PER_KIND, text))
+    return warnings

@@ -52,8 +52,29 @@ def _without_vault_values(data):
     return view
 
 
+@functools.lru_cache(maxsize=None)
+def fast_validator():
+    """jsonschema-rs answers "valid?" ~200x faster; the reference validator explains what is not."""
+    try:
+        import jsonschema_rs
+    except ImportError:
+        return None
+    return jsonschema_rs.validator_for(STATE_FILE)
+
+
+def _fast_valid(data):
+    fast = fast_validator()
+    try:
+        return fast is not None and fast.is_valid(data)
+    except (ValueError, TypeError):  # a YAML value JSON has no type for (dates): ask the reference validator
+        return False
+
+
 def schema_problems(document):
+    data = _without_vault_values(document.data)
+    if _fast_valid(data):
+        return []
     problems = []
-    for error in validator().iter_errors(_without_vault_values(document.data)):
+    for error in validator().iter_errors(data):
         problems.append(Problem(document.file, json_path(error.absolute_path), _message(error), "schema: " + error.validator))
     return problems

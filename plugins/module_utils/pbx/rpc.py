@@ -43,10 +43,10 @@ def _hostport(uri):
     for sep in (";", "?", ">"):
         rest = rest.split(sep, 1)[0]
     if rest.startswith("["):  # IPv6 literal
-        host, _, tail = rest[1:].partition("]")
+        host, tail = rest[1:].partition("]")[::2]
         port = tail[1:] if tail.startswith(":") else "5060"
         return "[%s]:%s" % (host, port)
-    host, _, port = rest.partition(":")
+    host, port = rest.partition(":")[::2]
     return "%s:%s" % (host, port or "5060")
 
 
@@ -60,6 +60,8 @@ class KamailioRpc:
         self.url = url
         self.timeout = timeout
         self._ids = itertools.count(1)
+        # never through an http(s)_proxy from the environment: the RPC socket is local
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
     def call(self, method, *params):
         """Call `method` with positional params; return the JSON-RPC result."""
@@ -71,7 +73,7 @@ class KamailioRpc:
         request = urllib.request.Request(self.url, data=data, method="POST",
                                          headers={"Content-Type": "application/json"})
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # nosec - operator-given URL
+            with self._opener.open(request, timeout=self.timeout) as response:
                 raw = response.read()
         except urllib.error.HTTPError as exc:
             # jsonrpcs answers RPC errors with HTTP 200 + an error object; anything
@@ -124,7 +126,7 @@ class KamailioRpc:
             for aor_entry in domain.get("AoRs") or []:
                 info = (aor_entry or {}).get("Info") or {}
                 aor = info.get("AoR") or ""
-                username, _, user_domain = aor.partition("@")
+                username, user_domain = aor.partition("@")[::2]
                 for contact_entry in info.get("Contacts") or []:
                     c = (contact_entry or {}).get("Contact") or {}
                     expires = c.get("Expires")
