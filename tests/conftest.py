@@ -8,6 +8,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 
 import pytest
 import yaml
@@ -16,6 +17,10 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 BUILD = REPO / "build"
 sys.path.insert(0, str(BUILD))
 sys.path.insert(0, str(REPO / "tests"))
+
+# The parse cache of every run in this session (in-process and through ansible-playbook) goes here.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="switchboard-test-cache-")
+PARSE_CACHE = pathlib.Path(os.environ["XDG_CACHE_HOME"]) / "switchboard" / "parsed"
 
 DEMO_STATE = REPO / "inventories" / "demo" / "state"
 SIP_DOMAIN = "pbx.test.example"

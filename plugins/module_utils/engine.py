@@ -35,7 +35,7 @@ def load_declared(state_dir, cache_dir=None):
     """Return (Declared, warnings) or raise InvalidState with every problem at once."""
     contents, problems = read_state_dir(state_dir)
     cache = ParseCache(cache_dir)
-    documents = []
+    documents, local = [], []
     for file, content in contents:
         key = cache.key(content)
         data = cache.get(key)
@@ -46,15 +46,18 @@ def load_declared(state_dir, cache_dir=None):
         if document is None:
             problems.extend(found)
             continue
+        documents.append(document)
         found = schema_problems(document)
         problems.extend(found)
         if not found:
+            found = rules.local_problems(model.build([document]))
+            local.extend(found)
+        if not found:
             cache.put(key, document.data)
-        documents.append(document)
-    if problems:
-        raise InvalidState(problems)
+    if problems:  # not the shape the rules expect: report what is known so far
+        raise InvalidState(problems + local)
     cache.prune()
-    return checked(documents)
+    return checked(documents, local)
 
 
 def validate(documents):
@@ -62,14 +65,15 @@ def validate(documents):
     problems = [p for document in documents for p in schema_problems(document)]
     if problems:
         raise InvalidState(problems)
-    return checked(documents)
+    return checked(documents, rules.local_problems(model.build(documents)))
 
 
-def checked(documents):
+def checked(documents, local_problems):
+    """The rules across files, on top of each file's own; every problem at once."""
     declared = model.build(documents)
     problems, warnings = rules.check(declared)
-    if problems:
-        raise InvalidState(problems)
+    if problems or local_problems:
+        raise InvalidState(list(local_problems) + problems)
     return declared, warnings
 
 

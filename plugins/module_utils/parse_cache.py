@@ -12,12 +12,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import time
 
+from . import acl, loader, model, rules, state_schema
 from .loader import VaultValue
-from .state_schema import STATE_FILE
 
 CACHE_FORMAT = 1
+# An entry vouches for what these modules checked; new code must not trust an old entry.
+VOUCHING_MODULES = (loader, state_schema, model, acl, rules)
 PRUNE_AFTER_SECONDS = 30 * 24 * 3600
 
 
@@ -36,21 +39,38 @@ def _decode(obj):
     return VaultValue(obj["!vault"]) if len(obj) == 1 and "!vault" in obj else obj
 
 
+def code_fingerprint():
+    """Hash of the parser's version and the source of the modules an entry vouches for; None when a
+    source cannot be read (then nothing is cached)."""
+    import yaml
+
+    digest = hashlib.sha256(("%s %s %s" % (CACHE_FORMAT, yaml.__version__, sys.version)).encode())
+    for module in VOUCHING_MODULES:
+        source = getattr(getattr(module, "__loader__", None), "get_source", lambda name: None)(module.__name__)
+        if source is None:
+            return None
+        digest.update(source.encode())
+    return digest.hexdigest().encode()
+
+
 class ParseCache:
     def __init__(self, directory=None):
-        import yaml
-
         self.directory = directory or default_directory()
-        self.salt = json.dumps([CACHE_FORMAT, yaml.__version__, STATE_FILE], sort_keys=True).encode()
-        self.writable = True
+        self.salt = code_fingerprint()
+        self.writable = self.salt is not None
+
+    def get(self, key):
+        if self.salt is None:
+            return None
+        return self._read(key)
 
     def key(self, content):
-        return hashlib.sha256(self.salt + content).hexdigest()
+        return hashlib.sha256((self.salt or b"") + content).hexdigest()
 
     def _path(self, key):
         return os.path.join(self.directory, key[:2], key + ".json")
 
-    def get(self, key):
+    def _read(self, key):
         path = self._path(key)
         try:
             with open(path) as handle:

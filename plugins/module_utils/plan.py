@@ -9,7 +9,7 @@ import hashlib
 import re
 import secrets
 
-from .acl import compile_acl, intersect, parse_network
+from .acl import compile_acl, parse_network, restrict
 from .errors import Problem
 from .loader import VaultValue
 from .model import account_numbers
@@ -58,9 +58,8 @@ def allowed_networks(account, networks):
         return None
     allowed = compile_acl([(action, parse_network(net)) for rule in account["acl"] for action, net in rule.items()])
     if account["restricted_networks"]:
-        platform = [parse_network(n) for name in account["restricted_networks"] for n in networks[name]["networks"]]
-        allowed = intersect(allowed, compile_acl([("deny", parse_network("0.0.0.0/0"))]
-                                                 + [("permit", n) for n in platform]))
+        allowed = restrict(allowed, [parse_network(n) for name in account["restricted_networks"]
+                                     for n in networks[name]["networks"]])
     return tuple(sorted(str(n) for n in allowed))
 
 

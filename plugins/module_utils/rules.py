@@ -55,21 +55,14 @@ def _groups_and_profiles(declared, out):
         if group["provisioning_profile"] and group["provisioning_profile"] not in profiles:
             out.add(entry, "provisioning_profile", "provisioning profile %r is not declared" % group["provisioning_profile"],
                     "references must exist")
-        _networks(entry, "ip_listing.allow", group["ip_listing"]["allow"], out)
-    for entry in declared.entries["networks"]:
-        _networks(entry, "networks", entry.obj["networks"], out)
     groups = declared.objects("groups")
     for entry in declared.entries["numbers"]:
         if entry.obj["group"] and entry.obj["group"] not in groups:
             out.add(entry, "group", "group %r is not declared" % entry.obj["group"], "references must exist")
 
 
-def _account_fields(entry, declared, out):
+def _account_local(entry, out):
     account = entry.obj
-    groups, profiles = declared.objects("groups"), declared.objects("provisioning_profiles")
-    networks = declared.objects("networks")
-    if account["group"] not in groups:
-        out.add(entry, "group", "group %r is not declared" % account["group"], "a group must exist before accounts in it")
     kind, wizard = account["type"], account["activation"] == "wizard"
     if kind == "snom":
         if account["obfuscation"] is not None:
@@ -88,16 +81,9 @@ def _account_fields(entry, declared, out):
         if not is_e164(account["number"]):
             out.add(entry, "number", "%r is not an E.164 mobile number" % account["number"],
                     "wizard activation needs E.164")
-        if not account["provisioning_profile"]:
-            out.add(entry, "provisioning_profile", "no provisioning profile (none declared, none on the group)",
-                    "wizard activation needs a provisioning profile")
         if entry.password is not None:
             out.add(entry, "password", "a wizard account's password is chosen by the system",
                     "wizard accounts take no password")
-    profile = account["provisioning_profile"]
-    if profile and profile not in profiles:
-        out.add(entry, "provisioning_profile", "provisioning profile %r is not declared" % profile,
-                "references must exist")
     if account["secondary_number"] == account["number"]:
         out.add(entry, "secondary_number", "is the same as the primary number", "a number belongs to at most one account")
     for index, acl_entry in enumerate(account["acl"]):
@@ -107,6 +93,21 @@ def _account_fields(entry, declared, out):
             except ValueError as exc:
                 out.add(entry, "acl[%d].%s" % (index, action), "%r is not a network: %s" % (network, exc),
                         "ACL entries are ip/netmask or CIDR")
+
+
+def _account_references(entry, declared, out):
+    account = entry.obj
+    groups, profiles = declared.objects("groups"), declared.objects("provisioning_profiles")
+    networks = declared.objects("networks")
+    if account["group"] not in groups:
+        out.add(entry, "group", "group %r is not declared" % account["group"], "a group must exist before accounts in it")
+    profile = account["provisioning_profile"]
+    if account["activation"] == "wizard" and not profile:
+        out.add(entry, "provisioning_profile", "no provisioning profile (none declared, none on the group)",
+                "wizard activation needs a provisioning profile")
+    if profile and profile not in profiles:
+        out.add(entry, "provisioning_profile", "provisioning profile %r is not declared" % profile,
+                "references must exist")
     for name in account["restricted_networks"]:
         if name not in networks:
             out.add(entry, "restricted_networks", "network list %r is not declared" % name, "references must exist")
@@ -200,13 +201,26 @@ def _valid_networks(values):
     return networks
 
 
+def local_problems(part):
+    """Rules that look at one object alone: a file that passes them keeps passing, so the parse cache
+    stores the file only then and they are not run again for it."""
+    out = _Collector()
+    for entry in part.entries["groups"]:
+        _networks(entry, "ip_listing.allow", entry.obj["ip_listing"]["allow"], out)
+    for entry in part.entries["networks"]:
+        _networks(entry, "networks", entry.obj["networks"], out)
+    for entry in part.entries["accounts"]:
+        _account_local(entry, out)
+    return out.problems
+
+
 def check(declared):
-    """Return (problems, warnings). Warnings name the object, never a secret."""
+    """Rules across objects and files. Return (problems, warnings); warnings name the object, never a secret."""
     out = _Collector()
     _unique_keys(declared, out)
     _groups_and_profiles(declared, out)
     for entry in declared.entries["accounts"]:
-        _account_fields(entry, declared, out)
+        _account_references(entry, declared, out)
     _account_numbers(declared, out)
     _usernames(declared, out)
     _devices(declared, out)

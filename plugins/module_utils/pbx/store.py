@@ -21,7 +21,7 @@ OBJECT_TABLES = {
 NOT_IN_DATA = {"accounts": ("number", "username"), "devices": ("name", "channels")}
 
 ACL_FLAG, ACL_NETWORK = "sb_acl", "sb_net"
-AVP_STRING = 2  # avpops usr_preferences.type: string value
+AVP_STRING = 0  # avpops usr_preferences.type: string name, string value
 
 
 @dataclasses.dataclass(frozen=True)
