@@ -81,3 +81,13 @@ schemas/state.schema.json: plugins/module_utils/state_schema.py
 	$(PY) -c 'import json, sys; sys.path.insert(0, "build"); \
 		from ansible_collections.switchboard.pbx.plugins.module_utils.state_schema import STATE_FILE; \
 		print(json.dumps(STATE_FILE, indent=2))' > $@
+
+# The local platform on loopback (Kamailio; PBX_DB=postgres adds PostgreSQL 15). See inventories/lab.
+PBX_DB ?= sqlite
+lab:
+	$(MAKE) --no-print-directory system-packages PACKAGES="$(TEST_PACKAGES)"
+	$(MAKE) --no-print-directory setup
+	scripts/lab up $(PBX_DB)
+
+lab-down:
+	scripts/lab down

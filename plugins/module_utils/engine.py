@@ -7,14 +7,14 @@ from __future__ import annotations
 import dataclasses
 import datetime
 
-from . import gather, model, report, rules, search
+from . import declared as declared_state
+from . import gather, report, search
 from .errors import InvalidState, Problem, SwitchboardError
-from .loader import Document, parse_bytes, read_state_dir
-from .parse_cache import ParseCache
+from .loader import Document
+from .pbx import server
 from .pbx.database import connect
 from .pbx.store import Writer, read_actual
 from .plan import MERGED, OVERRIDDEN, make_plan
-from .schema_check import schema_problems
 
 DIFF_LIMIT = 200  # per-object diffs in the task output; the plan file has all of them
 
@@ -29,52 +29,7 @@ class Options:
     check_mode: bool = False
     report_dir: str = None
     cache_dir: str = None
-
-
-def load_declared(state_dir, cache_dir=None):
-    """Return (Declared, warnings) or raise InvalidState with every problem at once."""
-    contents, problems = read_state_dir(state_dir)
-    cache = ParseCache(cache_dir)
-    documents, local = [], []
-    for file, content in contents:
-        key = cache.key(content)
-        data = cache.get(key)
-        if data is not None:
-            documents.append(Document(file, data))
-            continue
-        document, found = parse_bytes(content, file)
-        if document is None:
-            problems.extend(found)
-            continue
-        documents.append(document)
-        found = schema_problems(document)
-        problems.extend(found)
-        if not found:
-            found = rules.local_problems(model.build([document]))
-            local.extend(found)
-        if not found:
-            cache.put(key, document.data)
-    if problems:  # not the shape the rules expect: report what is known so far
-        raise InvalidState(problems + local)
-    cache.prune()
-    return checked(documents, local)
-
-
-def validate(documents):
-    """Schema and rules for documents that are not files (the one-account door)."""
-    problems = [p for document in documents for p in schema_problems(document)]
-    if problems:
-        raise InvalidState(problems)
-    return checked(documents, rules.local_problems(model.build(documents)))
-
-
-def checked(documents, local_problems):
-    """The rules across files, on top of each file's own; every problem at once."""
-    declared = model.build(documents)
-    problems, warnings = rules.check(declared)
-    if problems or local_problems:
-        raise InvalidState(list(local_problems) + problems)
-    return declared, warnings
+    rpc_url: str = None  # Kamailio's JSON-RPC: registrations of tightened accounts are dropped
 
 
 def now():
@@ -129,6 +84,12 @@ def reconcile(options, declared, warnings, select=None):
     else:
         db.commit()
         db.close()
+    warnings = list(warnings)
+    extra = {}
+    if options.rpc_url:
+        extra["server"], told = server.unregister(options.rpc_url, options.sip_domain,
+                                                  server.usernames_to_unregister(changes), options.check_mode)
+        warnings.extend(told)
     descriptions = [report.describe(c) for c in changes]
     counts = report.summary(changes)
     plan_file = report.write_plan_file(options.report_dir, descriptions, counts,
@@ -142,11 +103,12 @@ def reconcile(options, declared, warnings, select=None):
         "plan_file": plan_file,
         "warnings": warnings,
         "diff": report.ansible_diff(descriptions, DIFF_LIMIT),
+        **extra,
     }
 
 
 def run(options):
-    declared, warnings = load_declared(options.state_dir, options.cache_dir)
+    declared, warnings = declared_state.load(options.state_dir, options.cache_dir)
     return reconcile(options, declared, warnings)
 
 
@@ -174,7 +136,7 @@ def reconcile_account(options, number, fields, state):
         if current is not None:
             accounts.remove(current)
         accounts.append(account)
-    declared, warnings = validate([Document(ONE_ACCOUNT_SOURCE, document)])
+    declared, warnings = declared_state.validate([Document(ONE_ACCOUNT_SOURCE, document)])
     return reconcile(options, declared, warnings, select=lambda c: c.kind == "accounts" and c.key == number)
 
 
@@ -182,8 +144,9 @@ def model_problem(number, message):
     return Problem(ONE_ACCOUNT_SOURCE, "number", "%s: %s" % (number, message), "the account must exist")
 
 
-def gathered(dsn, sip_domain, kinds, query=None):
-    """The actual state in the declared format, optionally only the accounts a search matches."""
+def gathered(dsn, sip_domain, kinds, query=None, rpc_url=None):
+    """The actual state in the declared format, optionally only the accounts a search matches;
+    with ``rpc_url``, which accounts are registered (connected) right now."""
     actual = gather.read(dsn, sip_domain)
     account_filter = None
     if query:
@@ -193,4 +156,15 @@ def gathered(dsn, sip_domain, kinds, query=None):
             raise SwitchboardError("query %r: %s" % (query, exc))
     state = gather.as_state(actual, kinds, account_filter)
     numbers = [a["number"] for a in state.get("accounts", [])]
-    return {"changed": False, "state": state, "account_status": gather.account_status(actual, numbers)}
+    status = gather.account_status(actual, numbers)
+    result = {"changed": False, "state": state, "account_status": status, "warnings": []}
+    if rpc_url:
+        try:
+            registered = server.registrations(rpc_url)
+        except (server.RpcUnavailable, server.RpcError) as exc:
+            result["warnings"].append("connected clients unknown: %s" % exc)
+        else:
+            for number, entry in status.items():
+                entry["registrations"] = registered.get(actual.objects["accounts"][number]["username"], [])
+                entry["connected"] = bool(entry["registrations"])
+    return result

@@ -69,6 +69,7 @@ class Planner:
         self.passwords = passwords
         self.problems = []
         self.changes = []
+        self._allowed = {}  # many accounts share one ACL: compile it once
 
     def problem(self, entry, field, message, rule):
         self.problems.append(Problem(entry.file, entry.path + ("." + field if field else ""), message, rule))
@@ -171,8 +172,11 @@ class Planner:
         else:  # a wizard account: the system chooses the password, nobody sees it
             ha1, ha1b = ha1_pair(account["username"], self.domain, secrets.token_urlsafe(18))
         pending = account["activation"] == "wizard" and status not in ACTIVATED
+        acl_key = (tuple(item for rule in account["acl"] for item in rule.items()), tuple(account["restricted_networks"]))
+        if acl_key not in self._allowed:
+            self._allowed[acl_key] = allowed_networks(account, networks)
         return PbxRows(ha1, ha1b, frozenset(n for n, _role in account_numbers(account)),
-                       pending or not account["enabled"], allowed_networks(account, networks))
+                       pending or not account["enabled"], self._allowed[acl_key])
 
     @staticmethod
     def _pbx_drift(current, wanted, password_declared):

@@ -42,6 +42,12 @@ options:
     description:
       - An Ansible-Vault-encrypted YAML mapping of account number to password. Read on the controller.
     type: path
+  rpc_url:
+    description:
+      - Kamailio's JSON-RPC URL (C(http://IP:PORT/RPC)), usually the inventory variable C(switchboard_pbx_rpc_url).
+      - Kamailio reads the tables live, so no reload is needed; after a commit, accounts that were deleted, disabled or got a new password or ACL are unregistered at once.
+      - When Kamailio cannot be reached the database change stays committed and the result carries a warning.
+    type: str
   passwords:
     description:
       - Clear passwords by account number. Filled in by the action plugin from vault values and O(secrets_file); not meant to be set by hand.
@@ -84,6 +90,11 @@ plan_file:
   description: JSON file with the full plan (every change with before/after, secrets masked).
   returned: always
   type: str
+server:
+  description: What Kamailio was told (accounts whose registrations were dropped).
+  returned: when O(rpc_url) is set
+  type: dict
+  sample: {rpc_url: "http://127.0.0.1:5071/RPC", unregistered: ["4101"]}
 """
 
 from ansible_collections.switchboard.pbx.plugins.module_utils.door import REPORT_ARGS, run
@@ -93,7 +104,8 @@ def reconcile(module, engine):
     params = module.params
     return engine.run(engine.Options(
         state_dir=params["state_dir"], dsn=params["dsn"], sip_domain=params["sip_domain"], mode=params["mode"],
-        passwords=params["passwords"], check_mode=module.check_mode, report_dir=params["report_dir"]))
+        passwords=params["passwords"], check_mode=module.check_mode, report_dir=params["report_dir"],
+        rpc_url=params["rpc_url"]))
 
 
 def main():
@@ -101,6 +113,7 @@ def main():
              state_dir=dict(type="path", required=True),
              mode=dict(type="str", choices=["merged", "overridden"], default="merged"),
              secrets_file=dict(type="path"),
+             rpc_url=dict(type="str"),
              passwords=dict(type="dict", default={}, no_log=True)),
         reconcile)
 

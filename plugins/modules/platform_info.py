@@ -26,6 +26,11 @@ options:
     elements: str
     choices: [provisioning_profiles, networks, groups, numbers, accounts, devices]
     default: [provisioning_profiles, networks, groups, numbers, accounts, devices]
+  rpc_url:
+    description:
+      - Kamailio's JSON-RPC URL; when set, each account's status says whether it is connected (registered now),
+        with each registration's contact, source address and seconds to expiry.
+    type: str
   query:
     description:
       - Keep only accounts matching this search (owner, username, callerid, email, description).
@@ -58,7 +63,9 @@ account_status:
   description: Per returned account, its activation status and whether it is enabled now.
   returned: always
   type: dict
-  sample: {"+393471234567": {last_status: created, last_status_date: "2026-11-22 02:29:18", enabled: false}}
+  sample: {"+390212345601": {last_status: created, last_status_date: "2026-11-22 02:29:18", enabled: true,
+           connected: true, registrations: [{contact: "sip:4101@10.20.0.15:5060", source: "10.20.0.15:5060",
+           expires: 3581, user_agent: "snom D785"}]}}
 """
 
 from ansible_collections.switchboard.pbx.plugins.module_utils.door import run
@@ -68,11 +75,12 @@ KINDS = ["provisioning_profiles", "networks", "groups", "numbers", "accounts", "
 
 def gathered(module, engine):
     params = module.params
-    return engine.gathered(params["dsn"], params["sip_domain"], params["kinds"], params["query"])
+    return engine.gathered(params["dsn"], params["sip_domain"], params["kinds"], params["query"], params["rpc_url"])
 
 
 def main():
-    run(dict(kinds=dict(type="list", elements="str", choices=KINDS, default=KINDS), query=dict(type="str")), gathered)
+    run(dict(kinds=dict(type="list", elements="str", choices=KINDS, default=KINDS), query=dict(type="str"),
+             rpc_url=dict(type="str")), gathered)
 
 
 if __name__ == "__main__":

@@ -1,13 +1,16 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The real SIP server: Kamailio with the role's config enforces the data
-contract rows live, over SQLite and PostgreSQL, against real clients (sipsak,
-baresip) on loopback. Every test uses its own accounts, so they share one
-Kamailio per database engine."""
+"""The real SIP server: what the engine writes from the declared state, Kamailio (the role's config)
+enforces live, over SQLite and PostgreSQL, against real clients (sipsak, baresip) on loopback.
+Every test uses its own accounts, so they share one Kamailio per database engine."""
 
 from __future__ import annotations
 
 import itertools
+import json
+import os
+import signal
 import sqlite3
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from support import postgres  # noqa: E402
 from support.kamailio import KamailioServer, check_config, rpc  # noqa: E402
-from support.pbx_rows import Rows, create_schema, sqlite_path  # noqa: E402
+from support.platform import DeclaredPlatform, sqlite_path  # noqa: E402
 from support.ports import free_port  # noqa: E402
 from support.sip import Baresip, sip_options, sipsak_register  # noqa: E402
 
@@ -46,16 +49,16 @@ def pbx(request, tmp_path_factory):
         dsn = "sqlite://%s" % (workdir / "pbx.sqlite")
     else:
         dsn = request.getfixturevalue("pg_cluster").dsn
-    create_schema(dsn)
+    rows = DeclaredPlatform(dsn, DOMAIN, workdir)
     server = KamailioServer(dsn, workdir, sip_domain=DOMAIN).start()
-    rows = Rows(dsn, domain=DOMAIN)
+    rows.rpc_url = server.rpc.url
     server.rows = rows
     server.engine = request.param
     yield server
-    rows.close()
-    running_log = server.log()  # shutdown itself logs CRITICAL "receive_fd(): EOF" lines
     server.stop()
-    errors = [line for line in running_log.splitlines() if " ERROR: " in line or " CRITICAL: " in line]
+    # a shutdown (also the restart test's) logs CRITICAL "receive_fd(): EOF on N": noise
+    errors = [line for line in server.log().splitlines()
+              if (" ERROR: " in line or " CRITICAL: " in line) and "receive_fd(): EOF" not in line]
     assert not errors, "Kamailio logged errors while running:\n" + "\n".join(errors[:20])
 
 
@@ -165,6 +168,32 @@ def test_options_to_any_number_reaches_the_registered_baresip(pbx, tmp_path):
         assert sip_options(DOMAIN, pbx.sip_port, added, local_ip="127.0.0.5").code == 404
 
 
+def test_a_call_between_two_baresips_is_established_and_refused_when_disabled(pbx, tmp_path):
+    caller, callee, callee_number = new_user(), new_user(), "+3906%s" % next(_ids)
+    pbx.rows.add_account(caller, "pw-a")
+    pbx.rows.add_account(callee, "pw-b", numbers=["+3907%s" % next(_ids), callee_number])
+    with Baresip(tmp_path / "b", DOMAIN, pbx.sip_port, callee, "pw-b", local_ip="127.0.0.8") as phone_b:
+        assert phone_b.wait_registered() == (200, "OK"), phone_b.log()
+        with Baresip(tmp_path / "a", DOMAIN, pbx.sip_port, caller, "pw-a", local_ip="127.0.0.9",
+                     dial=callee_number) as phone_a:
+            assert phone_a.wait_call() == (200, "Call established"), phone_a.log()
+        pbx.rows.set_disabled(callee, True)
+        with Baresip(tmp_path / "a2", DOMAIN, pbx.sip_port, caller, "pw-a", local_ip="127.0.0.9",
+                     dial=callee_number) as phone_a:
+            assert phone_a.wait_call() == (403, "Account disabled"), phone_a.log()
+
+
+def test_registrations_survive_a_restart(pbx):
+    """usrloc db_mode 2 writes contacts back on shutdown and loads them at start."""
+    user = new_user()
+    pbx.rows.add_account(user, "pw")
+    assert register(pbx, user, "pw", source="127.0.0.2", expires=300).code == 200
+    pbx.restart()
+    [contact] = contacts_of(pbx, user)
+    assert contact["source"].startswith("127.0.0.2:")
+    assert 250 < contact["expires"] <= 300
+
+
 def test_baresip_is_refused_when_disabled(pbx, tmp_path):
     user = new_user()
     pbx.rows.add_account(user, "pw", disabled=True)
@@ -204,7 +233,90 @@ def test_reads_do_not_wait_for_an_open_write_transaction(pbx):
         writer.close()
 
 
+def test_a_named_sip_domain_on_an_ip_address(tmp_path):
+    """SIP domain = realm = a name (no DNS: clients use the IP as outbound proxy);
+    requests to the IP still find numbers and usernames of that domain."""
+    domain = "pbx.test.example"
+    dsn = "sqlite://%s" % (tmp_path / "pbx.sqlite")
+    rows = DeclaredPlatform(dsn, domain, tmp_path)
+    number = "+3908%s" % next(_ids)
+    rows.add_account("9001", "pw", numbers=[number])
+    with KamailioServer(dsn, tmp_path / "k", sip_domain=domain) as server:
+        with Baresip(tmp_path / "b", DOMAIN, server.sip_port, "9001", "pw", local_ip="127.0.0.3",
+                     domain=domain) as phone:
+            assert phone.wait_registered() == (200, "OK"), phone.log()
+            [contact] = server.rpc.registered_contacts()
+            assert (contact["username"], contact["domain"]) == ("9001", domain)
+            for target in (number, "9001"):
+                reply = sip_options(DOMAIN, server.sip_port, target, local_ip="127.0.0.5")
+                assert reply.code == 200, reply.output
+
+
 def test_rpc_unreachable_raises_rpc_unavailable():
     port = free_port("127.0.0.1", ("tcp",))
     with pytest.raises(rpc.RpcUnavailable):
         rpc.KamailioRpc("http://127.0.0.1:%d/RPC" % port, timeout=1).registered_contacts()
+
+
+def _playbook(tmp_path, inventory_vars, *extra):
+    """Run roles/kamailio through ansible-playbook (collection linked from a temp dir)."""
+    root = Path(__file__).resolve().parents[2]
+    binary = Path(sys.executable).with_name("ansible-playbook")
+    if not binary.exists():
+        pytest.skip("ansible-playbook is not installed next to %s" % sys.executable)
+    collections = tmp_path / "collections"
+    link = collections / "ansible_collections" / "switchboard" / "pbx"
+    if not link.exists():
+        link.parent.mkdir(parents=True)
+        link.symlink_to(root)
+    inventory = tmp_path / "inventory.json"
+    hostvars = dict(ansible_connection="local", ansible_python_interpreter=sys.executable, **inventory_vars)
+    inventory.write_text(json.dumps({"all": {"hosts": {"pbx": hostvars}}}))
+    playbook = tmp_path / "play.yml"
+    playbook.write_text("- hosts: all\n  gather_facts: false\n  roles: [switchboard.pbx.kamailio]\n")
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_CONFIG=str(root / "ansible.cfg"),
+               ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="0")
+    proc = subprocess.run([str(binary), "-i", str(inventory), str(playbook)] + list(extra), env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120, check=False)
+    output = proc.stdout.decode("utf-8", "replace")
+    assert proc.returncode == 0, output
+    return output
+
+
+def test_role_starts_kamailio_under_a_pid_file_idempotently(tmp_path):
+    dsn = "sqlite://%s" % (tmp_path / "pbx.sqlite")
+    sip_port, rpc_port = free_port("127.0.0.1", ("udp", "tcp"), below=10000), free_port("127.0.0.1", ("tcp",))
+    lab = tmp_path / "kamailio"
+    variables = dict(
+        switchboard_pbx_dsn=dsn, switchboard_sip_domain=DOMAIN, kamailio_sip_port=sip_port, kamailio_rpc_port=rpc_port,
+        kamailio_config_path=str(lab / "kamailio.cfg"), kamailio_run_dir=str(lab / "run"),
+        kamailio_pid_file=str(lab / "kamailio.pid"), kamailio_log_file=str(lab / "kamailio.log"),
+        kamailio_install_packages=False, kamailio_init_database=True, kamailio_children=2, kamailio_tcp_children=1)
+    first = _playbook(tmp_path, variables)
+    pid = int((lab / "kamailio.pid").read_text())
+    try:
+        DeclaredPlatform(dsn, DOMAIN, tmp_path).add_account("8001", "pw")
+        reply = sipsak_register(DOMAIN, sip_port, "8001", "pw", local_ip="127.0.0.2")
+        assert reply.code == 200, reply.output
+        assert [c["username"] for c in rpc.KamailioRpc("http://127.0.0.1:%d/RPC" % rpc_port).registered_contacts()] == ["8001"]
+        assert "changed=0" not in first
+        again = _playbook(tmp_path, variables)
+        assert "changed=0" in again, again
+        assert int((lab / "kamailio.pid").read_text()) == pid
+        _playbook(tmp_path, variables, "-e", "kamailio_state=stopped")
+        assert not (lab / "kamailio.pid").exists()
+        assert process_gone(pid)
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def process_gone(pid):
+    """True when pid is gone or a zombie (this machine's init may reap late)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True

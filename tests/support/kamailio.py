@@ -50,7 +50,7 @@ def role_vars(**overrides):
     values = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
     values.update(overrides)
     env = jinja2.Environment(undefined=jinja2.ChainableUndefined)
-    for _ in range(5):
+    for _round in range(5):
         changed = False
         for key, value in list(values.items()):
             if isinstance(value, str) and "{{" in value:
@@ -104,7 +104,7 @@ class KamailioServer:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if self.sip_port is None:
-            self.sip_port = free_port(self.listen_address, ("udp", "tcp"))
+            self.sip_port = free_port(self.listen_address, ("udp", "tcp"), below=10000)  # for sipsak
             self.rpc_port = free_port(self.listen_address, ("tcp",))
         values = dict(
             kamailio_db_dsn=self.dsn,

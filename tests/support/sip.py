@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 import time
 import uuid
+import wave
 from collections import namedtuple
 from pathlib import Path
 
@@ -91,14 +92,17 @@ def sip_options(server_ip, server_port, target, local_ip="127.0.0.1", from_user=
 class Baresip:
     """A headless baresip registered as one account from local_ip:port.
 
-    Answers OPTIONS itself (and INVITEs with answermode=auto). Start/stop by PID.
+    Answers OPTIONS itself and INVITEs (answermode=auto, 1 s of silence as audio);
+    with `dial` it calls that number at start-up. Start/stop by PID.
     """
 
     _OK = re.compile(r"\{\d+/(?:UDP|TCP|TLS)/v[46]\} (\d{3}) ([^(\n]*)")
     _FAIL = re.compile(r"reg: \S+: (\d{3}) ([^(\n]*)")
+    _ESTABLISHED = re.compile(r"Call established")
+    _CLOSED = re.compile(r"session closed: (\d{3}) ([^\n]*)")
 
     def __init__(self, workdir, server_ip, server_port, username, password, local_ip="127.0.0.2",
-                 domain=None, local_port=None, regint=300):
+                 domain=None, local_port=None, regint=300, dial=None):
         self.dir = Path(workdir)
         self.server_ip, self.server_port = server_ip, server_port
         self.username, self.password = username, password
@@ -106,6 +110,7 @@ class Baresip:
         self.domain = domain or server_ip
         self.local_port = local_port or free_port(local_ip, ("udp", "tcp"))
         self.regint = regint
+        self.dial = dial  # a number/user to call at start-up (baresip -e "/dial ...")
         self.proc = None
         self.log_path = self.dir / "baresip.log"
 
@@ -118,13 +123,18 @@ class Baresip:
             "sip_trans_def\t\tudp",
             "module_path\t\t/usr/lib/baresip/modules",
             "module\t\t\tg711.so",
-            "module\t\t\tausine.so",
             "module\t\t\taufile.so",
+            "module\t\t\tmenu.so",
             "module_app\t\taccount.so",
-            "audio_player\t\taufile,/dev/null",
-            "audio_source\t\tausine,440",
-            "audio_alert\t\taufile,/dev/null",
+            "audio_player\t\taufile,%s" % (self.dir / "heard.wav"),
+            "audio_source\t\taufile,%s" % (self.dir / "silence.wav"),
+            "audio_alert\t\taufile,%s" % (self.dir / "alert.wav"),
             ""]))
+        with wave.open(str(self.dir / "silence.wav"), "wb") as w:  # 8 kHz mono, what PCMU needs
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(8000)
+            w.writeframes(b"\0\0" * 8000)
         aor = "sip:%s@%s" % (self.username, self.domain)
         if self.domain == self.server_ip:
             aor += ":%d" % self.server_port
@@ -137,7 +147,8 @@ class Baresip:
     def start(self):
         self._write_config()
         with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen([BARESIP, "-f", str(self.dir)], stdout=log, stderr=subprocess.STDOUT,
+            command = [BARESIP, "-f", str(self.dir)] + (["-e", "/dial %s" % self.dial] if self.dial else [])
+            self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL, start_new_session=True)
         return self
 
@@ -154,11 +165,10 @@ class Baresip:
                  for m in rx.finditer(text)]
         if not found:
             return None, ""
-        _, code, reason = max(found)
-        return code, reason
+        return max(found)[1:]
 
     def wait_registered(self, timeout=5.0):
-        """Wait for the first registration outcome; returns (code, reason)."""
+        """Wait for a registration outcome; returns (code, reason) as in registration()."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             code, reason = self.registration()
@@ -168,6 +178,20 @@ class Baresip:
                 raise RuntimeError("baresip exited (%s):\n%s" % (self.proc.returncode, self.log()[-2000:]))
             time.sleep(0.02)
         return None, "no registration outcome within %.1fs" % timeout
+
+    def wait_call(self, timeout=10.0):
+        """Outcome of the call placed with `dial`: (200, 'Call established') or the
+        final error (code, reason), or (None, why)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.log()
+            if self._ESTABLISHED.search(text):
+                return 200, "Call established"
+            closed = self._CLOSED.search(text)
+            if closed:
+                return int(closed.group(1)), closed.group(2).strip()
+            time.sleep(0.02)
+        return None, "no call outcome within %.1fs" % timeout
 
     def stop(self, timeout=5.0):
         if self.proc is None or self.proc.poll() is not None:

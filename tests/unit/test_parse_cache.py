@@ -3,7 +3,7 @@
 import pytest
 
 from conftest import write_state
-from ansible_collections.switchboard.pbx.plugins.module_utils.engine import load_declared
+from ansible_collections.switchboard.pbx.plugins.module_utils.declared import load as load_declared
 from ansible_collections.switchboard.pbx.plugins.module_utils.errors import InvalidState
 from ansible_collections.switchboard.pbx.plugins.module_utils.loader import VaultValue
 

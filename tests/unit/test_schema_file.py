@@ -3,7 +3,7 @@
 import json
 
 from conftest import DEMO_STATE, REPO
-from ansible_collections.switchboard.pbx.plugins.module_utils.engine import load_declared
+from ansible_collections.switchboard.pbx.plugins.module_utils.declared import load as load_declared
 from ansible_collections.switchboard.pbx.plugins.module_utils.state_schema import STATE_FILE
 
 

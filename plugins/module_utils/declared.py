@@ -1,0 +1,88 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Load and validate the declared state: files -> documents -> schema -> rules -> model.
+
+Every problem is collected and raised at once. Files are parsed in parallel when there is
+much to parse, and files unchanged since a run that accepted them come from the parse cache.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+
+from . import model, rules
+from .errors import InvalidState
+from .loader import Document, parse_bytes, read_state_dir
+from .parse_cache import ParseCache
+from .schema_check import schema_problems
+
+PARALLEL_FROM_BYTES = 4 * 1024 * 1024  # below this, starting processes costs more than it saves
+
+
+def check_file(item):
+    """(file, bytes) -> (Document or None, structural problems, the file's own rule problems)."""
+    file, content = item
+    document, problems = parse_bytes(content, file)
+    if document is None:
+        return None, problems, []
+    problems = schema_problems(document)
+    if problems:
+        return document, problems, []
+    return document, [], rules.local_problems(model.build([document]))
+
+
+def _check_files(items):
+    workers = min(os.cpu_count() or 1, len(items))
+    if workers < 2 or sum(len(content) for _file, content in items) < PARALLEL_FROM_BYTES:
+        return [check_file(item) for item in items]
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        return list(pool.map(check_file, items))
+
+
+def load(state_dir, cache_dir=None):
+    """Return (Declared, warnings) or raise InvalidState with every problem at once."""
+    contents, problems = read_state_dir(state_dir)
+    cache = ParseCache(cache_dir)
+    cached, missing = {}, []
+    for file, content in contents:
+        data = cache.get(cache.key(content))
+        if data is None:
+            missing.append((file, content))
+        else:
+            cached[file] = Document(file, data)
+    checked = dict(zip([file for file, _content in missing], _check_files(missing)))
+    documents, local = [], []
+    for file, content in contents:
+        if file in cached:
+            documents.append(cached[file])
+            continue
+        document, structural, own = checked[file]
+        problems.extend(structural)
+        local.extend(own)
+        if document is not None:
+            documents.append(document)
+            if not structural and not own:
+                cache.put(cache.key(content), document.data)
+    if problems:  # not the shape the rules across files expect: report what is known so far
+        raise InvalidState(problems + local)
+    cache.prune()
+    return across_files(documents, local)
+
+
+def validate(documents):
+    """Schema and rules for documents that are not files (the one-account door)."""
+    problems = [p for document in documents for p in schema_problems(document)]
+    if problems:
+        raise InvalidState(problems)
+    return across_files(documents, rules.local_problems(model.build(documents)))
+
+
+def across_files(documents, local_problems):
+    """The rules across files, on top of each file's own; every problem at once."""
+    declared = model.build(documents)
+    problems, warnings = rules.check(declared)
+    if problems or local_problems:
+        raise InvalidState(list(local_problems) + problems)
+    return declared, warnings

@@ -1,0 +1,51 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the running SIP server is told after a commit, and what it says about registrations.
+
+Kamailio reads subscriber, grp, usr_preferences and dbaliases live, so no reload is ever needed.
+A registration made under the old rules would stay routable until it expires, though: accounts
+that were deleted, disabled, or given a new password or ACL lose their registrations at once.
+"""
+
+from __future__ import annotations
+
+from .rpc import KamailioRpc, RpcError, RpcUnavailable
+
+TIGHTENING_FIELDS = ("password", "enabled", "acl", "restricted_networks", "pbx.disabled", "pbx.allowed_networks")
+
+
+def usernames_to_unregister(changes):
+    names = set()
+    for change in changes:
+        if change.kind != "accounts":
+            continue
+        if change.replaces:
+            names.add(change.replaces[1])
+        elif change.action == "update" and any(f.split("[")[0] in TIGHTENING_FIELDS for f in change.fields):
+            names.add(change.after["username"])
+    return sorted(names)
+
+
+def unregister(rpc_url, sip_domain, usernames, check_mode):
+    """Return (report dict, warnings); a server that cannot be reached never undoes the commit."""
+    report = {"rpc_url": rpc_url, "unregistered": usernames}
+    if check_mode or not usernames:
+        return report, []
+    rpc = KamailioRpc(rpc_url, timeout=5)
+    try:
+        for username in usernames:
+            rpc.unregister(username, sip_domain)
+    except (RpcUnavailable, RpcError) as exc:
+        report["unregistered"] = []
+        return report, ["the PBX database is updated, but Kamailio could not be told (%s): registrations of %d "
+                        "changed account(s) stay until they expire" % (exc, len(usernames))]
+    return report, []
+
+
+def registrations(rpc_url):
+    """username -> [registration] from Kamailio, or raise RpcUnavailable / RpcError."""
+    found = {}
+    for contact in KamailioRpc(rpc_url, timeout=5).registered_contacts():
+        found.setdefault(contact["username"], []).append(
+            {k: contact[k] for k in ("contact", "source", "expires", "user_agent")})
+    return found
