@@ -6,6 +6,7 @@ Every test uses its own accounts, so they share one Kamailio per database engine
 from __future__ import annotations
 
 import itertools
+import re
 import json
 import os
 import signal
@@ -320,3 +321,59 @@ def process_gone(pid):
             return f.read().rsplit(")", 1)[1].split()[0] == "Z"
     except FileNotFoundError:
         return True
+
+
+def test_site_playbook_takes_effect_and_platform_info_shows_connected(pbx, tmp_path):
+    """The operator's path: ansible-playbook site.yml, a real REGISTER, platform_info, a change."""
+    from conftest import Playbook, recap_changed
+    user, number = new_user(), "+3910%s" % next(_ids)
+    run = Playbook(tmp_path, pbx.dsn)
+    settings = {"switchboard_sip_domain": DOMAIN, "switchboard_pbx_rpc_url": pbx.rpc.url}
+
+    def declare(enabled):
+        account = {"number": number, "group": "front-desk", "type": "snom", "username": user,
+                   "password": "Front-Desk-%s" % user, "enabled": enabled}
+        run.state_dir.mkdir(exist_ok=True)
+        (run.state_dir / "desk.yml").write_text(json.dumps({"groups": [{"name": "front-desk"}], "accounts": [account]}))
+
+    declare(enabled=True)
+    assert recap_changed(run.run(extra_vars=settings)) == 1
+    assert register(pbx, user, "Front-Desk-%s" % user, source="127.0.0.2", expires=90).code == 200
+
+    info = tmp_path / "info.json"
+    info_playbook = tmp_path / "info.yml"
+    info_playbook.write_text(json.dumps([{"hosts": "all", "gather_facts": False, "tasks": [
+        {"switchboard.pbx.platform_info": {"dsn": "{{ switchboard_pbx_dsn }}", "sip_domain": "{{ switchboard_sip_domain }}",
+                                           "rpc_url": "{{ switchboard_pbx_rpc_url }}", "kinds": ["accounts"],
+                                           "query": "username:%s" % user},
+         "register": "actual"},
+        {"ansible.builtin.copy": {"content": "{{ actual.account_status | to_json }}", "dest": str(info)}}]}]))
+    run.run(playbook=str(info_playbook), extra_vars=settings)
+    status = json.loads(info.read_text())[number]
+    assert status["connected"] is True
+    [registration] = status["registrations"]
+    assert registration["source"].startswith("127.0.0.2:")
+    assert registration["contact"].startswith("sip:%s@127.0.0.2:" % user)
+    assert 60 < registration["expires"] <= 90
+
+    declare(enabled=False)
+    output = run.run("-v", extra_vars=settings)
+    assert recap_changed(output) == 1
+    assert re.search(r'"unregistered": \[\s*"%s"\s*\]' % user, output), output
+    assert contacts_of(pbx, user) == []
+    assert register(pbx, user, "Front-Desk-%s" % user).reason == "Account disabled"
+    run.run(playbook=str(info_playbook), extra_vars=settings)
+    assert json.loads(info.read_text())[number]["connected"] is False
+
+
+def test_unreachable_server_still_commits_with_a_warning(pbx, tmp_path):
+    user = new_user()
+    down = "http://127.0.0.1:%d/RPC" % free_port("127.0.0.1", ("tcp",))
+    platform = DeclaredPlatform(pbx.dsn, DOMAIN, tmp_path, rpc_url=down)
+    platform.accounts = dict(pbx.rows.accounts)
+    platform.passwords = dict(pbx.rows.passwords)
+    platform.add_account(user, "first-pw")
+    result = platform.set_password(user, "second-pw")
+    assert result["changes"] == ["update accounts/9%s (password)" % user]
+    assert any("Kamailio could not be told" in w for w in result["warnings"])
+    assert register(pbx, user, "second-pw").code == 200  # the state is correct: the server reads it live
