@@ -71,7 +71,7 @@ sanity: setup
 		ansible-test sanity --python $$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
 bench: setup
-	$(PY) tests/bench/run.py
+	cd tests/bench && $(PY) run.py
 
 clean:
 	rm -rf build var

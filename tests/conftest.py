@@ -1,6 +1,7 @@
 """Shared fixtures: the collection on sys.path, state directories on disk, real ansible-playbook runs."""
 
 import hashlib
+import itertools
 import json
 import os
 import pathlib
@@ -100,6 +101,42 @@ def sqlite_dsn(tmp_path):
     return "sqlite:///%s" % (tmp_path / "db" / "pbx.sqlite")
 
 
+@pytest.fixture(scope="session")
+def pg_cluster():
+    from support import postgres
+    if not postgres.available():
+        pytest.fail("PostgreSQL 15 is not installed (make test installs it)")
+    cluster = postgres.PostgresCluster().start()
+    yield cluster
+    cluster.stop()
+
+
+_databases = itertools.count(1)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def pbx_dsn(request, tmp_path):
+    """A new, empty PBX database on each engine: the same behaviour tests run on both."""
+    if request.param == "sqlite":
+        return "sqlite:///%s" % (tmp_path / "db" / "pbx.sqlite")
+    return request.getfixturevalue("pg_cluster").new_database("pbx_test_%d" % next(_databases))
+
+
+def db_rows(dsn, sql, params=()):
+    """Query the PBX database on either engine (``?`` placeholders)."""
+    if dsn.startswith("sqlite:"):
+        return sqlite_rows(dsn, sql, params)
+    import psycopg2
+    connection = psycopg2.connect(dsn)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql.replace("?", "%s"), params)
+            return [tuple(row) for row in cursor.fetchall()] if cursor.description else None
+    finally:
+        connection.commit()
+        connection.close()
+
+
 @pytest.fixture
 def playbook(tmp_path, sqlite_dsn):
     return Playbook(tmp_path, sqlite_dsn)
@@ -110,4 +147,5 @@ def sqlite_rows(dsn, sql, params=()):
     try:
         return connection.execute(sql, params).fetchall()
     finally:
+        connection.commit()
         connection.close()

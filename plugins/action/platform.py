@@ -5,8 +5,10 @@ passwords are decrypted here and handed to the module as a no_log argument."""
 
 from __future__ import annotations
 
+import json
 import os
 
+import yaml
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
@@ -27,7 +29,7 @@ class ActionModule(ActionBase):
         if secrets_file:
             passwords.update(self._secrets_file(secrets_file))
         passwords.update(self._inline_vault_passwords(args.get("state_dir")))
-        args["passwords"] = passwords
+        args["passwords"] = json.dumps(passwords)  # one no_log value: masking 50k separate ones costs seconds
         result.update(self._execute_module(module_name="switchboard.pbx.platform", module_args=args,
                                            task_vars=task_vars))
         return result
@@ -39,7 +41,16 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail("cannot read %s: %s" % (path, to_text(exc)))
 
     def _secrets_file(self, path):
-        data = self._load(path)
+        # Ansible's own loader keeps provenance for every value, which costs seconds at 50k entries:
+        # it only decrypts here, and the C YAML parser reads the mapping.
+        read_text = getattr(self._loader, "get_text_file_contents", None)
+        if read_text is None:  # ansible-core < 2.19
+            data = self._load(path)
+        else:
+            try:
+                data = yaml.load(read_text(path).encode("utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            except Exception as exc:  # cannot read, cannot decrypt, not YAML
+                raise AnsibleActionFail("cannot read %s: %s" % (path, to_text(exc)))
         if not isinstance(data, dict):
             raise AnsibleActionFail("%s: must be a mapping of account number to password" % path)
         return {to_text(str(number)): to_text(str(password)) for number, password in data.items()}

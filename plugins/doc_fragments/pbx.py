@@ -28,7 +28,15 @@ requirements:
   - psycopg2 (for PostgreSQL)
 """
 
+    # Modules that change the PBX: one transaction, rolled back in check mode.
     STATE = r"""
+attributes:
+  check_mode:
+    support: full
+    description: The changes are written inside a transaction that is rolled back.
+  diff_mode:
+    support: full
+    description: Before/after of every changed object; passwords are always masked.
 options:
   report_dir:
     description:

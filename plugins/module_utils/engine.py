@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 
 from . import declared as declared_state
 from . import gather, report, search
 from .errors import InvalidState, Problem, SwitchboardError
 from .loader import Document
 from .pbx import server
-from .pbx.database import connect
+from .pbx.database import connect, database_exists
 from .pbx.store import Writer, read_actual
 from .plan import MERGED, OVERRIDDEN, make_plan
 
@@ -64,12 +66,16 @@ def apply_changes(writer, changes):
     writer.journal(changes)
 
 
-def reconcile(options, declared, warnings, select=None):
-    """Plan and apply ``declared`` against the PBX; ``select`` keeps only some changes (one-object doors)."""
+def reconcile(options, load_declared, select=None):
+    """Plan and apply the declared state against the PBX; ``select`` keeps only some changes (one-object doors).
+
+    ``load_declared()`` returns (Declared, warnings); it is called once the actual state is read,
+    so that a load running in parallel overlaps the database read."""
     db = connect(options.dsn, check_mode=options.check_mode)
     try:
         db.ensure_schema()
         actual = read_actual(db, options.sip_domain)
+        declared, warnings = load_declared()
         changes, problems = make_plan(declared, actual, options.sip_domain, options.mode, options.passwords)
         if problems:
             raise InvalidState(problems)
@@ -108,8 +114,14 @@ def reconcile(options, declared, warnings, select=None):
 
 
 def run(options):
-    declared, warnings = declared_state.load(options.state_dir, options.cache_dir)
-    return reconcile(options, declared, warnings)
+    if not database_exists(options.dsn):  # validate first: invalid input must not even create the file
+        loaded = declared_state.load(options.state_dir, options.cache_dir)
+        return reconcile(options, lambda: loaded)
+    # The state files load on the second core while this process reads the database (ARCHITECTURE:
+    # both cost seconds at 100k accounts). An invalid state still writes nothing: the transaction rolls back.
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        loading = pool.submit(declared_state.load, options.state_dir, options.cache_dir)
+        return reconcile(options, loading.result)
 
 
 ONE_ACCOUNT_SOURCE = "sip_account"  # how messages name the ad-hoc account in the gathered state
@@ -136,8 +148,8 @@ def reconcile_account(options, number, fields, state):
         if current is not None:
             accounts.remove(current)
         accounts.append(account)
-    declared, warnings = declared_state.validate([Document(ONE_ACCOUNT_SOURCE, document)])
-    return reconcile(options, declared, warnings, select=lambda c: c.kind == "accounts" and c.key == number)
+    loaded = declared_state.validate([Document(ONE_ACCOUNT_SOURCE, document)])
+    return reconcile(options, lambda: loaded, select=lambda c: c.kind == "accounts" and c.key == number)
 
 
 def model_problem(number, message):

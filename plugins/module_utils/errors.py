@@ -33,3 +33,6 @@ class InvalidState(SwitchboardError):
             "%d problem%s in the declared state, nothing was written:\n%s"
             % (count, "" if count == 1 else "s", "\n".join(str(p) for p in self.problems))
         )
+
+    def __reduce__(self):  # raised in the loading process, re-raised in the engine's
+        return InvalidState, (self.problems,)

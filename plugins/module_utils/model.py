@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 from .acl import parse_network
 from .state_schema import KINDS
@@ -36,6 +37,7 @@ class Entry:
         return self.obj[KEY_FIELD[self.kind]]
 
 
+@functools.lru_cache(maxsize=65536)
 def _cidr(text):
     try:
         return str(parse_network(text))
@@ -142,10 +144,15 @@ def account_numbers(account):
 
 @dataclasses.dataclass
 class Declared:
+    """Built once, then only read: the lookups are computed once per kind."""
+
     entries: dict  # kind -> [Entry]
+    _objects: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
     def objects(self, kind):
-        return {e.key: e.obj for e in self.entries[kind]}
+        if kind not in self._objects:
+            self._objects[kind] = {e.key: e.obj for e in self.entries[kind]}
+        return self._objects[kind]
 
     def by_key(self, kind):
         return {e.key: e for e in self.entries[kind]}

@@ -86,9 +86,10 @@ class ParseCache:
             return
         path = self._path(key)
         try:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
+            # Owner-only: a state file may hold plain-text passwords (accepted with a warning).
+            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
             temporary = "%s.%d.tmp" % (path, os.getpid())
-            with open(temporary, "w") as handle:
+            with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
                 json.dump(data, handle, default=_encode, separators=(",", ":"))
             os.replace(temporary, path)
         except (OSError, TypeError):

@@ -19,13 +19,6 @@ author: Switchboard developers (@switchboard)
 extends_documentation_fragment:
   - switchboard.pbx.pbx
   - switchboard.pbx.pbx.STATE
-attributes:
-  check_mode:
-    support: full
-    description: The plan is applied inside a transaction that is rolled back.
-  diff_mode:
-    support: full
-    description: Before/after of every changed object, secrets masked.
 options:
   state_dir:
     description: Directory whose YAML files (recursively) together are the declared state.
@@ -50,9 +43,10 @@ options:
     type: str
   passwords:
     description:
-      - Clear passwords by account number. Filled in by the action plugin from vault values and O(secrets_file); not meant to be set by hand.
-    type: dict
-    default: {}
+      - Clear passwords by account number, as a mapping or its JSON text.
+      - Filled in by the action plugin from vault values and O(secrets_file); not meant to be set by hand.
+    type: jsonarg
+    default: "{}"
 """
 
 EXAMPLES = r"""
@@ -97,6 +91,8 @@ server:
   sample: {rpc_url: "http://127.0.0.1:5071/RPC", unregistered: ["4101"]}
 """
 
+import json
+
 from ansible_collections.switchboard.pbx.plugins.module_utils.door import REPORT_ARGS, run
 
 
@@ -104,7 +100,7 @@ def reconcile(module, engine):
     params = module.params
     return engine.run(engine.Options(
         state_dir=params["state_dir"], dsn=params["dsn"], sip_domain=params["sip_domain"], mode=params["mode"],
-        passwords=params["passwords"], check_mode=module.check_mode, report_dir=params["report_dir"],
+        passwords=json.loads(params["passwords"]), check_mode=module.check_mode, report_dir=params["report_dir"],
         rpc_url=params["rpc_url"]))
 
 
@@ -114,7 +110,7 @@ def main():
              mode=dict(type="str", choices=["merged", "overridden"], default="merged"),
              secrets_file=dict(type="path"),
              rpc_url=dict(type="str"),
-             passwords=dict(type="dict", default={}, no_log=True)),
+             passwords=dict(type="jsonarg", default="{}", no_log=True)),
         reconcile)
 
 

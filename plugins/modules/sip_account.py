@@ -17,13 +17,6 @@ author: Switchboard developers (@switchboard)
 extends_documentation_fragment:
   - switchboard.pbx.pbx
   - switchboard.pbx.pbx.STATE
-attributes:
-  check_mode:
-    support: full
-    description: Changes run in a transaction that is rolled back.
-  diff_mode:
-    support: full
-    description: Before/after of the account, password masked.
 options:
   number:
     description: The primary number, the account's identity.

@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import SIP_DOMAIN, sqlite_rows, write_state
+from conftest import SIP_DOMAIN, db_rows, write_state
 from ansible_collections.switchboard.pbx.plugins.module_utils import engine
 from ansible_collections.switchboard.pbx.plugins.module_utils.errors import InvalidState
 from ansible_collections.switchboard.pbx.plugins.module_utils.pbx import database
@@ -22,49 +22,50 @@ def apply(tmp_path, dsn, accounts, mode="merged", check=False):
                                      report_dir=str(tmp_path / "reports")))
 
 
-def test_secondary_number_change_needs_allow_replace(tmp_path, sqlite_dsn):
-    apply(tmp_path, sqlite_dsn, [desk("+390212345601", username="7001", secondary_number="+390212345611")])
+def test_secondary_number_change_needs_allow_replace(tmp_path, pbx_dsn):
+    apply(tmp_path, pbx_dsn, [desk("+390212345601", username="7001", secondary_number="+390212345611")])
     with pytest.raises(InvalidState) as failure:
-        apply(tmp_path, sqlite_dsn, [desk("+390212345601", username="7001", secondary_number="+390212345612")])
+        apply(tmp_path, pbx_dsn, [desk("+390212345601", username="7001", secondary_number="+390212345612")])
     assert str(failure.value.problems[0]) == (
         "s.yml: accounts[0].secondary_number: changing the secondary_number of an existing account deletes and "
         "re-creates it (its client must be re-provisioned): set allow_replace: true on this account to allow it "
         "(rule: primary and secondary numbers are not editable)")
-    assert sqlite_rows(sqlite_dsn, "SELECT alias_username FROM dbaliases ORDER BY 1") == [
+    assert db_rows(pbx_dsn, "SELECT alias_username FROM dbaliases ORDER BY 1") == [
         ("+390212345601",), ("+390212345611",)]
 
     replacement = desk("+390212345601", username="7001", secondary_number="+390212345612", allow_replace=True)
-    result = apply(tmp_path, sqlite_dsn, [replacement])
+    result = apply(tmp_path, pbx_dsn, [replacement])
     assert result["changes"] == ["replace accounts/+390212345601 (secondary_number)"]
-    assert sqlite_rows(sqlite_dsn, "SELECT alias_username FROM dbaliases ORDER BY 1") == [
+    assert db_rows(pbx_dsn, "SELECT alias_username FROM dbaliases ORDER BY 1") == [
         ("+390212345601",), ("+390212345612",)]
 
 
-def test_primary_number_change_is_a_replace_found_by_username(tmp_path, sqlite_dsn):
-    apply(tmp_path, sqlite_dsn, [desk("+390212345601", username="7001")])
+def test_primary_number_change_is_a_replace_found_by_username(tmp_path, pbx_dsn):
+    apply(tmp_path, pbx_dsn, [desk("+390212345601", username="7001")])
     with pytest.raises(InvalidState, match="changing the number of an existing account"):
-        apply(tmp_path, sqlite_dsn, [desk("+390212345602", username="7001")])
-    result = apply(tmp_path, sqlite_dsn, [desk("+390212345602", username="7001", allow_replace=True)])
+        apply(tmp_path, pbx_dsn, [desk("+390212345602", username="7001")])
+    result = apply(tmp_path, pbx_dsn, [desk("+390212345602", username="7001", allow_replace=True)])
     assert result["changes"] == ["replace accounts/+390212345602 (number)"]
-    assert sqlite_rows(sqlite_dsn, "SELECT number, username FROM sb_accounts") == [("+390212345602", "7001")]
+    assert db_rows(pbx_dsn, "SELECT number, username FROM sb_accounts") == [("+390212345602", "7001")]
 
 
-def test_number_of_an_undeclared_account_is_not_free_in_merged_mode(tmp_path, sqlite_dsn):
-    apply(tmp_path, sqlite_dsn, [desk("+390212345601", additional_numbers=["111"])])
+def test_number_of_an_undeclared_account_is_not_free_in_merged_mode(tmp_path, pbx_dsn):
+    apply(tmp_path, pbx_dsn, [desk("+390212345601", additional_numbers=["111"])])
     with pytest.raises(InvalidState) as failure:
-        apply(tmp_path, sqlite_dsn, [desk("+390212345602", additional_numbers=["111"])])
+        apply(tmp_path, pbx_dsn, [desk("+390212345602", additional_numbers=["111"])])
     assert "'111' is linked to account +390212345601 on the platform, which is not in the declared state" in str(
         failure.value)
-    result = apply(tmp_path, sqlite_dsn, [desk("+390212345602", additional_numbers=["111"])], mode="overridden")
+    result = apply(tmp_path, pbx_dsn, [desk("+390212345602", additional_numbers=["111"])], mode="overridden")
     assert sorted(result["changes"]) == ["create accounts/+390212345602", "delete accounts/+390212345601"]
 
 
-def test_plain_account_needs_a_password_when_created(tmp_path, sqlite_dsn):
+def test_plain_account_needs_a_password_when_created(tmp_path, pbx_dsn):
     with pytest.raises(InvalidState, match=r"accounts\[0\].password: a plain account needs a password"):
-        apply(tmp_path, sqlite_dsn, [{"number": "+390212345601", "group": "office"}])
+        apply(tmp_path, pbx_dsn, [{"number": "+390212345601", "group": "office"}])
 
 
 def test_delete_disables_before_deleting(tmp_path, sqlite_dsn, monkeypatch):
+    """Statement order is observed with SQLite's trace hook; the engine path is the same on PostgreSQL."""
     apply(tmp_path, sqlite_dsn, [desk("+390212345601", username="7001"), desk("+390212345602", username="7002")])
     statements = []
     real_connect = database.connect
@@ -78,26 +79,22 @@ def test_delete_disables_before_deleting(tmp_path, sqlite_dsn, monkeypatch):
     disable = next(i for i, s in enumerate(statements) if s.startswith("INSERT INTO grp") and "'7001'" in s)
     delete = next(i for i, s in enumerate(statements) if s.startswith("DELETE FROM subscriber") and "'7001'" in s)
     assert disable < delete
-    assert sqlite_rows(sqlite_dsn, "SELECT kind, object_key, action FROM sb_journal WHERE action = 'delete'") == [
+    assert db_rows(sqlite_dsn, "SELECT kind, object_key, action FROM sb_journal WHERE action = 'delete'") == [
         ("accounts", "+390212345601", "delete")]
 
 
-def test_check_mode_rolls_back_on_an_existing_database(tmp_path, sqlite_dsn):
-    apply(tmp_path, sqlite_dsn, [desk("+390212345601")])
-    result = apply(tmp_path, sqlite_dsn, [desk("+390212345601", owner="Chiara Verdi"), desk("+390212345602")], check=True)
+def test_check_mode_rolls_back_on_an_existing_database(tmp_path, pbx_dsn):
+    apply(tmp_path, pbx_dsn, [desk("+390212345601")])
+    result = apply(tmp_path, pbx_dsn, [desk("+390212345601", owner="Chiara Verdi"), desk("+390212345602")], check=True)
     assert sorted(result["changes"]) == ["create accounts/+390212345602", "update accounts/+390212345601 (owner)"]
-    assert sqlite_rows(sqlite_dsn, "SELECT count(*) FROM sb_accounts") == [(1,)]
-    assert sqlite_rows(sqlite_dsn, "SELECT count(*) FROM sb_journal") == [(2,)]
+    assert db_rows(pbx_dsn, "SELECT count(*) FROM sb_accounts") == [(1,)]
+    assert db_rows(pbx_dsn, "SELECT count(*) FROM sb_journal") == [(2,)]
 
 
-def test_drift_in_kamailio_tables_is_repaired(tmp_path, sqlite_dsn):
-    apply(tmp_path, sqlite_dsn, [desk("+390212345601", username="7001", additional_numbers=["111"])])
-    import sqlite3
-    connection = sqlite3.connect(sqlite_dsn[len("sqlite://"):])
-    connection.execute("DELETE FROM dbaliases WHERE alias_username = '111'")
-    connection.execute("INSERT INTO grp (username, domain, grp) VALUES ('7001', ?, 'disabled')", (SIP_DOMAIN,))
-    connection.commit()
-    connection.close()
-    result = apply(tmp_path, sqlite_dsn, [desk("+390212345601", username="7001", additional_numbers=["111"])])
+def test_drift_in_kamailio_tables_is_repaired(tmp_path, pbx_dsn):
+    apply(tmp_path, pbx_dsn, [desk("+390212345601", username="7001", additional_numbers=["111"])])
+    db_rows(pbx_dsn, "DELETE FROM dbaliases WHERE alias_username = '111'")
+    db_rows(pbx_dsn, "INSERT INTO grp (username, domain, grp) VALUES ('7001', ?, 'disabled')", (SIP_DOMAIN,))
+    result = apply(tmp_path, pbx_dsn, [desk("+390212345601", username="7001", additional_numbers=["111"])])
     assert result["changes"] == ["update accounts/+390212345601 (pbx.aliases, pbx.disabled)"]
-    assert sqlite_rows(sqlite_dsn, "SELECT count(*) FROM grp") == [(0,)]
+    assert db_rows(pbx_dsn, "SELECT count(*) FROM grp") == [(0,)]

@@ -20,7 +20,6 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from support import postgres  # noqa: E402
 from support.kamailio import KamailioServer, check_config, rpc  # noqa: E402
 from support.platform import DeclaredPlatform, sqlite_path  # noqa: E402
 from support.ports import free_port  # noqa: E402
@@ -34,22 +33,13 @@ def new_user():
     return "7%05d" % next(_ids)
 
 
-@pytest.fixture(scope="module")
-def pg_cluster():
-    if not postgres.available():
-        pytest.skip("PostgreSQL 15 server is not installed")
-    cluster = postgres.PostgresCluster().start()
-    yield cluster
-    cluster.stop()
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def pbx(request, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("kamailio-%s" % request.param)
     if request.param == "sqlite":
         dsn = "sqlite://%s" % (workdir / "pbx.sqlite")
     else:
-        dsn = request.getfixturevalue("pg_cluster").dsn
+        dsn = request.getfixturevalue("pg_cluster").new_database("kamailio_%s" % workdir.name.replace("-", "_"))
     rows = DeclaredPlatform(dsn, DOMAIN, workdir)
     server = KamailioServer(dsn, workdir, sip_domain=DOMAIN).start()
     rows.rpc_url = server.rpc.url

@@ -113,6 +113,16 @@ class PostgresCluster:
             time.sleep(0.05)
         return False
 
+    def new_database(self, name):
+        """A fresh, empty database owned by the test user; returns its DSN."""
+        import psycopg2
+        admin = psycopg2.connect(host=self.dir, port=self.port, user="postgres", dbname="postgres")
+        admin.autocommit = True
+        with admin.cursor() as cur:
+            cur.execute("CREATE DATABASE %s OWNER %s" % (name, self.user))
+        admin.close()
+        return "postgresql://%s:%s@127.0.0.1:%d/%s" % (self.user, self.password, self.port, name)
+
     def stop(self, timeout=20.0):
         started = time.monotonic()
         if self.proc is not None:

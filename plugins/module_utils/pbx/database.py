@@ -158,6 +158,12 @@ def kamailio_schema(engine):
     return texts
 
 
+def database_exists(dsn):
+    """Whether connecting can create nothing: a PostgreSQL database, or a SQLite file already there."""
+    engine, target = parse_dsn(dsn)
+    return engine == "postgres" or os.path.exists(target)
+
+
 def connect(dsn, check_mode=False):
     """Open the database and begin the run's transaction.
 

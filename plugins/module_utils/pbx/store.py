@@ -47,6 +47,11 @@ def _data(kind, obj, key_field):
     return json.dumps({k: v for k, v in obj.items() if k not in skipped}, sort_keys=True, separators=(",", ":"))
 
 
+def _load_many(texts):
+    """One JSON parse for many documents: 100k calls to json.loads cost seconds."""
+    return json.loads("[%s]" % ",".join(texts))
+
+
 def read_actual(db, domain):
     objects = {}
     for kind, (table, key, _columns) in OBJECT_TABLES.items():
@@ -57,9 +62,11 @@ def read_actual(db, domain):
     for device in objects["devices"].values():
         device.setdefault("channels", [])
     accounts, status = {}, {}
-    for number, username, last_status, date, data in db.query(
-            "SELECT number, username, last_status, last_status_date, data FROM sb_accounts"):
-        accounts[number] = dict(json.loads(data), number=number, username=username)
+    rows = db.query("SELECT number, username, last_status, last_status_date, data FROM sb_accounts")
+    documents = _load_many(row[4] for row in rows)
+    for (number, username, last_status, date, _data), document in zip(rows, documents):
+        document.update(number=number, username=username)
+        accounts[number] = document
         status[number] = (last_status, date)
     objects["accounts"] = accounts
 
