@@ -38,7 +38,8 @@ options:
   rpc_url:
     description:
       - Kamailio's JSON-RPC URL (C(http://IP:PORT/RPC)), usually the inventory variable C(switchboard_pbx_rpc_url).
-      - Kamailio reads the tables live, so no reload is needed; after a commit, accounts that were deleted, disabled or got a new password or ACL are unregistered at once.
+      - Kamailio reads the tables live, so no reload is needed.
+      - After a commit, accounts that were deleted, disabled or got a new password or ACL are unregistered at once.
       - When Kamailio cannot be reached the database change stays committed and the result carries a warning.
     type: str
   passwords:

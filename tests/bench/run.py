@@ -8,7 +8,6 @@ vault-encrypted secrets file, as in production. Results: a table here and build/
 import json
 import os
 import pathlib
-import resource
 import shutil
 import subprocess
 import sys

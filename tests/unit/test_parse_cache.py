@@ -24,9 +24,9 @@ def cached_files(directory):
 def test_cached_load_equals_fresh_load(tmp_path):
     state = write_state(tmp_path / "state", {"a.yml": VAULTED, "b.yml": {"accounts": [
         {"number": "+390212345602", "group": "office", "password": "long-enough-1"}]}})
-    fresh, _ = load_declared(str(state), str(tmp_path / "cache"))
+    fresh, _warnings = load_declared(str(state), str(tmp_path / "cache"))
     assert len(cached_files(tmp_path / "cache")) == 2
-    again, _ = load_declared(str(state), str(tmp_path / "cache"))
+    again, _warnings = load_declared(str(state), str(tmp_path / "cache"))
     assert again.entries == fresh.entries
     password = again.by_key("accounts")["+390212345601"].password
     assert isinstance(password, VaultValue) and password.ciphertext.startswith("$ANSIBLE_VAULT")
@@ -44,5 +44,5 @@ def test_a_changed_file_is_parsed_again(tmp_path):
     state = write_state(tmp_path / "state", {"a.yml": {"groups": [{"name": "office"}]}})
     load_declared(str(state), str(tmp_path / "cache"))
     write_state(state, {"a.yml": {"groups": [{"name": "office", "description": "Milan"}]}})
-    declared, _ = load_declared(str(state), str(tmp_path / "cache"))
+    declared, _warnings = load_declared(str(state), str(tmp_path / "cache"))
     assert declared.objects("groups")["office"]["description"] == "Milan"
