@@ -159,6 +159,20 @@ def test_options_to_any_number_reaches_the_registered_baresip(pbx, tmp_path):
         assert sip_options(DOMAIN, pbx.sip_port, added, local_ip="127.0.0.5").code == 404
 
 
+def test_adding_a_secondary_number_recreates_the_account_and_routes_it(pbx, tmp_path):
+    user, secondary = new_user(), "+3911%s" % next(_ids)
+    pbx.rows.add_account(user, "pw-sec")
+    assert register(pbx, user, "pw-sec", source="127.0.0.2").code == 200
+    assert sip_options(DOMAIN, pbx.sip_port, secondary, local_ip="127.0.0.5").code == 404
+    result = pbx.rows.set_secondary_number(user, secondary)
+    assert result["changes"] == ["replace accounts/9%s (secondary_number)" % user]
+    assert result["server"]["unregistered"] == [user]  # the client re-provisions, its old registration is gone
+    assert contacts_of(pbx, user) == []
+    with Baresip(tmp_path / "baresip", DOMAIN, pbx.sip_port, user, "pw-sec", local_ip="127.0.0.6") as phone:
+        assert phone.wait_registered() == (200, "OK"), phone.log()
+        assert sip_options(DOMAIN, pbx.sip_port, secondary, local_ip="127.0.0.5").code == 200
+
+
 def test_a_call_between_two_baresips_is_established_and_refused_when_disabled(pbx, tmp_path):
     caller, callee, callee_number = new_user(), new_user(), "+3906%s" % next(_ids)
     pbx.rows.add_account(caller, "pw-a")

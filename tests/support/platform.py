@@ -61,6 +61,11 @@ class DeclaredPlatform:
         self.accounts[username]["acl"] = acl_for(networks)
         return self.apply()
 
+    def set_secondary_number(self, username, number):
+        """Primary and secondary numbers are not editable: the account is re-created (allow_replace)."""
+        self.accounts[username].update(secondary_number=number, allow_replace=True)
+        return self.apply()
+
     def add_number(self, username, number):
         self.accounts[username]["additional_numbers"].append(number)
         return self.apply()
