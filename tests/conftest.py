@@ -51,7 +51,13 @@ def write_state(directory, files):
 
 
 def file_digest(path):
-    return hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest() if os.path.exists(path) else None
+    """A SQLite database's bytes, its write-ahead log included (WAL mode commits land there first)."""
+    if not os.path.exists(path):
+        return None
+    digest = hashlib.sha256(pathlib.Path(path).read_bytes())
+    if os.path.exists(path + "-wal"):
+        digest.update(pathlib.Path(path + "-wal").read_bytes())
+    return digest.hexdigest()
 
 
 class Playbook:

@@ -172,3 +172,16 @@ def test_vault_inline_and_secrets_file(playbook, tmp_path):
 def playbook_python():
     import sys
     return sys.executable
+
+
+def test_plan_playbook_shows_the_diff_and_writes_nothing(playbook):
+    copy_demo(playbook)
+    playbook.run()
+    path = playbook.state_dir / "field-sales.yml"
+    path.write_text(path.read_text().replace("owner: Marco Bianchi", "owner: Marco Bianchi-Verdi"))
+    db_path = playbook.dsn[len("sqlite://"):]
+    before = file_digest(db_path)
+    output = playbook.run(playbook="playbooks/plan.yml")
+    assert "1 change(s) planned, nothing written" in output
+    assert "-owner: Marco Bianchi\n+owner: Marco Bianchi-Verdi" in output
+    assert file_digest(db_path) == before
