@@ -17,6 +17,7 @@ from .pbx.store import PbxRows
 from .state_schema import KINDS
 
 ACTIVATED = ("activated", "connected")
+MIN_PASSWORD_LENGTH = 8
 MERGED, OVERRIDDEN = "merged", "overridden"
 
 
@@ -99,7 +100,11 @@ class Planner:
     # -- accounts -------------------------------------------------------------
     def _password(self, entry):
         if entry.key in self.passwords:
-            return self.passwords[entry.key]
+            password = self.passwords[entry.key]
+            if len(password) < MIN_PASSWORD_LENGTH:  # inline plain text is held to this by the schema
+                self.problem(entry, "password", "is shorter than %d characters" % MIN_PASSWORD_LENGTH,
+                             "passwords have at least %d characters" % MIN_PASSWORD_LENGTH)
+            return password
         if isinstance(entry.password, VaultValue):
             self.problem(entry, "password", "is encrypted with Ansible Vault but no vault secret could decrypt it",
                          "vault values need the vault secret")

@@ -98,3 +98,15 @@ def test_drift_in_kamailio_tables_is_repaired(tmp_path, pbx_dsn):
     result = apply(tmp_path, pbx_dsn, [desk("+390212345601", username="7001", additional_numbers=["111"])])
     assert result["changes"] == ["update accounts/+390212345601 (pbx.aliases, pbx.disabled)"]
     assert db_rows(pbx_dsn, "SELECT count(*) FROM grp") == [(0,)]
+
+
+def test_passwords_from_the_vault_or_secrets_file_follow_the_same_length_rule(tmp_path, pbx_dsn):
+    state = write_state(tmp_path / "state", {"s.yml": dict(GROUP, accounts=[
+        {"number": "+390212345601", "group": "office", "type": "snom"}])})
+    options = engine.Options(str(state), pbx_dsn, SIP_DOMAIN, passwords={"+390212345601": "short"},
+                             report_dir=str(tmp_path / "reports"))
+    with pytest.raises(InvalidState) as failure:
+        engine.run(options)
+    assert [str(p) for p in failure.value.problems] == [
+        "s.yml: accounts[0].password: is shorter than 8 characters (rule: passwords have at least 8 characters)"]
+    assert "short" not in str(failure.value).replace("shorter", "")

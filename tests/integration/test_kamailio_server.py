@@ -84,67 +84,67 @@ def test_register_with_the_right_password_shows_the_contact(pbx):
 
 def test_wrong_password_and_unknown_user_are_rejected(pbx):
     user = new_user()
-    pbx.rows.add_account(user, "right")
-    wrong = register(pbx, user, "wrong")
+    pbx.rows.add_account(user, "right-password")
+    wrong = register(pbx, user, "wrong-password")
     assert wrong.code in (401, 403), wrong.output
-    unknown = register(pbx, new_user(), "whatever")
+    unknown = register(pbx, new_user(), "whatever-password")
     assert unknown.code in (401, 403), unknown.output
     assert contacts_of(pbx, user) == []
 
 
 def test_disabled_account_can_neither_register_nor_call_nor_be_called(pbx):
     user, number = new_user(), "+3902%s" % next(_ids)
-    pbx.rows.add_account(user, "pw", numbers=[number], disabled=True)
-    reply = register(pbx, user, "pw")
+    pbx.rows.add_account(user, "pw-password", numbers=[number], disabled=True)
+    reply = register(pbx, user, "pw-password")
     assert (reply.code, reply.reason) == (403, "Account disabled"), reply.output
     called = sip_options(DOMAIN, pbx.sip_port, number, local_ip="127.0.0.5")
     assert (called.code, called.reason) == (403, "Account disabled"), called.output
     other = new_user()
-    pbx.rows.add_account(other, "pw2", numbers=["+3903%s" % next(_ids)])
-    calling = sip_options(DOMAIN, pbx.sip_port, other, local_ip="127.0.0.5", from_user=user, password="pw")
+    pbx.rows.add_account(other, "pw2-password", numbers=["+3903%s" % next(_ids)])
+    calling = sip_options(DOMAIN, pbx.sip_port, other, local_ip="127.0.0.5", from_user=user, password="pw-password")
     assert (calling.code, calling.reason) == (403, "Account disabled"), calling.output
 
 
 def test_acl_allows_only_listed_sources(pbx):
     user = new_user()
-    pbx.rows.add_account(user, "pw", networks=["10.1.0.0/16", "127.0.0.3/32"])
-    allowed = register(pbx, user, "pw", source="127.0.0.3")
+    pbx.rows.add_account(user, "pw-password", networks=["10.1.0.0/16", "127.0.0.3/32"])
+    allowed = register(pbx, user, "pw-password", source="127.0.0.3")
     assert allowed.code == 200, allowed.output
-    denied = register(pbx, user, "pw", source="127.0.0.2")
+    denied = register(pbx, user, "pw-password", source="127.0.0.2")
     assert (denied.code, denied.reason) == (403, "Source address not allowed"), denied.output
     pbx.rows.set_networks(user, [])  # sb_acl without sb_net: nothing is allowed
-    nothing = register(pbx, user, "pw", source="127.0.0.3")
+    nothing = register(pbx, user, "pw-password", source="127.0.0.3")
     assert (nothing.code, nothing.reason) == (403, "Source address not allowed"), nothing.output
 
 
 def test_changes_take_effect_on_the_next_request_without_reload(pbx):
     user = new_user()
-    pbx.rows.add_account(user, "old")
-    assert register(pbx, user, "old").code == 200
+    pbx.rows.add_account(user, "old-password")
+    assert register(pbx, user, "old-password").code == 200
 
     started = time.monotonic()
     pbx.rows.set_disabled(user, True)
-    assert register(pbx, user, "old").reason == "Account disabled"
+    assert register(pbx, user, "old-password").reason == "Account disabled"
     pbx.rows.set_disabled(user, False)
-    assert register(pbx, user, "old").code == 200
+    assert register(pbx, user, "old-password").code == 200
 
-    pbx.rows.set_password(user, "new")
-    assert register(pbx, user, "old").code in (401, 403)
-    assert register(pbx, user, "new").code == 200
+    pbx.rows.set_password(user, "new-password")
+    assert register(pbx, user, "old-password").code in (401, 403)
+    assert register(pbx, user, "new-password").code == 200
 
     pbx.rows.set_networks(user, ["127.0.0.4/32"])
-    assert register(pbx, user, "new", source="127.0.0.2").reason == "Source address not allowed"
-    assert register(pbx, user, "new", source="127.0.0.4").code == 200
+    assert register(pbx, user, "new-password", source="127.0.0.2").reason == "Source address not allowed"
+    assert register(pbx, user, "new-password", source="127.0.0.4").code == 200
     pbx.rows.set_networks(user, None)
-    assert register(pbx, user, "new", source="127.0.0.2").code == 200
+    assert register(pbx, user, "new-password", source="127.0.0.2").code == 200
     # every change was seen by the very next REGISTER: no reload, no cache
     assert time.monotonic() - started < 5
 
 
 def test_options_to_any_number_reaches_the_registered_baresip(pbx, tmp_path):
     user, primary, secondary = new_user(), "+3904%s" % next(_ids), "%d" % (100 + next(_ids))
-    pbx.rows.add_account(user, "pw-bs", numbers=[primary, secondary])
-    with Baresip(tmp_path / "baresip", DOMAIN, pbx.sip_port, user, "pw-bs", local_ip="127.0.0.6") as phone:
+    pbx.rows.add_account(user, "pw-bs-password", numbers=[primary, secondary])
+    with Baresip(tmp_path / "baresip", DOMAIN, pbx.sip_port, user, "pw-bs-password", local_ip="127.0.0.6") as phone:
         assert phone.wait_registered() == (200, "OK"), phone.log()
         [contact] = contacts_of(pbx, user)
         assert contact["source"] == "127.0.0.6:%d" % phone.local_port
@@ -161,29 +161,29 @@ def test_options_to_any_number_reaches_the_registered_baresip(pbx, tmp_path):
 
 def test_adding_a_secondary_number_recreates_the_account_and_routes_it(pbx, tmp_path):
     user, secondary = new_user(), "+3911%s" % next(_ids)
-    pbx.rows.add_account(user, "pw-sec")
-    assert register(pbx, user, "pw-sec", source="127.0.0.2").code == 200
+    pbx.rows.add_account(user, "pw-sec-password")
+    assert register(pbx, user, "pw-sec-password", source="127.0.0.2").code == 200
     assert sip_options(DOMAIN, pbx.sip_port, secondary, local_ip="127.0.0.5").code == 404
     result = pbx.rows.set_secondary_number(user, secondary)
     assert result["changes"] == ["replace accounts/9%s (secondary_number)" % user]
     assert result["server"]["unregistered"] == [user]  # the client re-provisions, its old registration is gone
     assert contacts_of(pbx, user) == []
-    with Baresip(tmp_path / "baresip", DOMAIN, pbx.sip_port, user, "pw-sec", local_ip="127.0.0.6") as phone:
+    with Baresip(tmp_path / "baresip", DOMAIN, pbx.sip_port, user, "pw-sec-password", local_ip="127.0.0.6") as phone:
         assert phone.wait_registered() == (200, "OK"), phone.log()
         assert sip_options(DOMAIN, pbx.sip_port, secondary, local_ip="127.0.0.5").code == 200
 
 
 def test_a_call_between_two_baresips_is_established_and_refused_when_disabled(pbx, tmp_path):
     caller, callee, callee_number = new_user(), new_user(), "+3906%s" % next(_ids)
-    pbx.rows.add_account(caller, "pw-a")
-    pbx.rows.add_account(callee, "pw-b", numbers=["+3907%s" % next(_ids), callee_number])
-    with Baresip(tmp_path / "b", DOMAIN, pbx.sip_port, callee, "pw-b", local_ip="127.0.0.8") as phone_b:
+    pbx.rows.add_account(caller, "pw-a-password")
+    pbx.rows.add_account(callee, "pw-b-password", numbers=["+3907%s" % next(_ids), callee_number])
+    with Baresip(tmp_path / "b", DOMAIN, pbx.sip_port, callee, "pw-b-password", local_ip="127.0.0.8") as phone_b:
         assert phone_b.wait_registered() == (200, "OK"), phone_b.log()
-        with Baresip(tmp_path / "a", DOMAIN, pbx.sip_port, caller, "pw-a", local_ip="127.0.0.9",
+        with Baresip(tmp_path / "a", DOMAIN, pbx.sip_port, caller, "pw-a-password", local_ip="127.0.0.9",
                      dial=callee_number) as phone_a:
             assert phone_a.wait_call() == (200, "Call established"), phone_a.log()
         pbx.rows.set_disabled(callee, True)
-        with Baresip(tmp_path / "a2", DOMAIN, pbx.sip_port, caller, "pw-a", local_ip="127.0.0.9",
+        with Baresip(tmp_path / "a2", DOMAIN, pbx.sip_port, caller, "pw-a-password", local_ip="127.0.0.9",
                      dial=callee_number) as phone_a:
             assert phone_a.wait_call() == (403, "Account disabled"), phone_a.log()
 
@@ -191,8 +191,8 @@ def test_a_call_between_two_baresips_is_established_and_refused_when_disabled(pb
 def test_registrations_survive_a_restart(pbx):
     """usrloc db_mode 2 writes contacts back on shutdown and loads them at start."""
     user = new_user()
-    pbx.rows.add_account(user, "pw")
-    assert register(pbx, user, "pw", source="127.0.0.2", expires=300).code == 200
+    pbx.rows.add_account(user, "pw-password")
+    assert register(pbx, user, "pw-password", source="127.0.0.2", expires=300).code == 200
     pbx.restart()
     [contact] = contacts_of(pbx, user)
     assert contact["source"].startswith("127.0.0.2:")
@@ -201,8 +201,8 @@ def test_registrations_survive_a_restart(pbx):
 
 def test_baresip_is_refused_when_disabled(pbx, tmp_path):
     user = new_user()
-    pbx.rows.add_account(user, "pw", disabled=True)
-    with Baresip(tmp_path / "baresip", DOMAIN, pbx.sip_port, user, "pw", local_ip="127.0.0.7") as phone:
+    pbx.rows.add_account(user, "pw-password", disabled=True)
+    with Baresip(tmp_path / "baresip", DOMAIN, pbx.sip_port, user, "pw-password", local_ip="127.0.0.7") as phone:
         assert phone.wait_registered() == (403, "Account disabled"), phone.log()
 
 
@@ -210,7 +210,7 @@ def test_unknown_number_is_404_and_offline_account_is_480(pbx):
     unknown = sip_options(DOMAIN, pbx.sip_port, "+3999%s" % next(_ids), local_ip="127.0.0.5")
     assert (unknown.code, unknown.reason) == (404, "Not Found"), unknown.output
     user, number = new_user(), "+3905%s" % next(_ids)
-    pbx.rows.add_account(user, "pw", numbers=[number])
+    pbx.rows.add_account(user, "pw-password", numbers=[number])
     offline = sip_options(DOMAIN, pbx.sip_port, number, local_ip="127.0.0.5")
     assert (offline.code, offline.reason) == (480, "Temporarily Unavailable"), offline.output
     server = sip_options(DOMAIN, pbx.sip_port, None, local_ip="127.0.0.5")
@@ -221,7 +221,7 @@ def test_reads_do_not_wait_for_an_open_write_transaction(pbx):
     """SQLite in WAL mode: Kamailio reads the last committed rows while the
     engine holds a write transaction (PostgreSQL: MVCC, the same)."""
     user = new_user()
-    pbx.rows.add_account(user, "pw")
+    pbx.rows.add_account(user, "pw-password")
     if pbx.engine == "sqlite":
         writer = sqlite3.connect(sqlite_path(pbx.dsn), isolation_level=None)
         writer.execute("BEGIN IMMEDIATE")
@@ -231,9 +231,9 @@ def test_reads_do_not_wait_for_an_open_write_transaction(pbx):
         writer = psycopg2.connect(pbx.dsn)
         writer.cursor().execute("INSERT INTO grp (username, domain, grp) VALUES (%s, %s, 'disabled')", (user, DOMAIN))
     try:
-        assert register(pbx, user, "pw").code == 200  # uncommitted: not visible yet
+        assert register(pbx, user, "pw-password").code == 200  # uncommitted: not visible yet
         writer.execute("COMMIT") if pbx.engine == "sqlite" else writer.commit()
-        assert register(pbx, user, "pw").reason == "Account disabled"
+        assert register(pbx, user, "pw-password").reason == "Account disabled"
     finally:
         writer.close()
 
@@ -245,9 +245,9 @@ def test_a_named_sip_domain_on_an_ip_address(tmp_path):
     dsn = "sqlite://%s" % (tmp_path / "pbx.sqlite")
     rows = DeclaredPlatform(dsn, domain, tmp_path)
     number = "+3908%s" % next(_ids)
-    rows.add_account("9001", "pw", numbers=[number])
+    rows.add_account("9001", "pw-password", numbers=[number])
     with KamailioServer(dsn, tmp_path / "k", sip_domain=domain) as server:
-        with Baresip(tmp_path / "b", DOMAIN, server.sip_port, "9001", "pw", local_ip="127.0.0.3",
+        with Baresip(tmp_path / "b", DOMAIN, server.sip_port, "9001", "pw-password", local_ip="127.0.0.3",
                      domain=domain) as phone:
             assert phone.wait_registered() == (200, "OK"), phone.log()
             [contact] = server.rpc.registered_contacts()
@@ -300,8 +300,8 @@ def test_role_starts_kamailio_under_a_pid_file_idempotently(tmp_path):
     first = _playbook(tmp_path, variables)
     pid = int((lab / "kamailio.pid").read_text())
     try:
-        DeclaredPlatform(dsn, DOMAIN, tmp_path).add_account("8001", "pw")
-        reply = sipsak_register(DOMAIN, sip_port, "8001", "pw", local_ip="127.0.0.2")
+        DeclaredPlatform(dsn, DOMAIN, tmp_path).add_account("8001", "pw-password")
+        reply = sipsak_register(DOMAIN, sip_port, "8001", "pw-password", local_ip="127.0.0.2")
         assert reply.code == 200, reply.output
         assert [c["username"] for c in rpc.KamailioRpc("http://127.0.0.1:%d/RPC" % rpc_port).registered_contacts()] == ["8001"]
         assert "changed=0" not in first
@@ -376,8 +376,8 @@ def test_unreachable_server_still_commits_with_a_warning(pbx, tmp_path):
     platform = DeclaredPlatform(pbx.dsn, DOMAIN, tmp_path, rpc_url=down)
     platform.accounts = dict(pbx.rows.accounts)
     platform.passwords = dict(pbx.rows.passwords)
-    platform.add_account(user, "first-pw")
-    result = platform.set_password(user, "second-pw")
+    platform.add_account(user, "first-pw-password")
+    result = platform.set_password(user, "second-pw-password")
     assert result["changes"] == ["update accounts/9%s (password)" % user]
     assert any("Kamailio could not be told" in w for w in result["warnings"])
-    assert register(pbx, user, "second-pw").code == 200  # the state is correct: the server reads it live
+    assert register(pbx, user, "second-pw-password").code == 200  # the state is correct: the server reads it live
