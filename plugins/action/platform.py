@@ -48,7 +48,8 @@ class ActionModule(ActionBase):
             data = self._load(path)
         else:
             try:
-                data = yaml.load(read_text(path).encode("utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+                # BaseLoader keeps every key and value a string: +390212345601 unquoted stays a number string.
+                data = yaml.load(read_text(path).encode("utf-8"), Loader=getattr(yaml, "CBaseLoader", yaml.BaseLoader))
             except Exception as exc:  # cannot read, cannot decrypt, not YAML
                 raise AnsibleActionFail("cannot read %s: %s" % (path, to_text(exc)))
         if not isinstance(data, dict):

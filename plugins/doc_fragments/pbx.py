@@ -41,6 +41,6 @@ options:
   report_dir:
     description:
       - Directory for the full plan as a JSON file (every change, before/after, secrets masked).
-      - Defaults to C(switchboard-reports) in the system temporary directory.
+      - Defaults to C(~/.cache/switchboard/reports) (C($XDG_CACHE_HOME) when set) on the managed host. Files are readable by their owner only.
     type: path
 """

@@ -54,10 +54,13 @@ def apply_changes(writer, changes):
     writer.delete_objects("devices", leaving_devices)
     leaving_accounts = pick("accounts", "delete", "replaces") + pick("accounts", "replace", "replaces")
     writer.disable_accounts([username for _number, username in leaving_accounts])
-    writer.delete_accounts(leaving_accounts)
+    unbound = writer.delete_accounts(leaving_accounts)
     accounts = {action: [(c.after, c.pbx) for c in by.get(("accounts", action), [])]
                 for action in ("create", "replace", "update")}
     writer.write_accounts(accounts["create"] + accounts["replace"], accounts["update"])
+    # A replaced account keeps the device channels it held (an undeclared device's too).
+    writer.rebind([(device, index, c.key) for c in by.get(("accounts", "replace"), [])
+                   for device, index in unbound.get(c.replaces[0], [])])
     devices = pick("devices", "create") + pick("devices", "update")
     writer.upsert_objects("devices", pick("devices", "create"), pick("devices", "update"))
     writer.bind_channels(devices)
@@ -137,6 +140,10 @@ def reconcile_account(options, number, fields, state):
     if state == "absent":
         if current is not None:
             accounts.remove(current)
+        for device in document["devices"]:  # deleting logs the extension out of its devices
+            for channel in device.get("channels", []):
+                if channel.get("extension") == number:
+                    channel["extension"] = None
         options = dataclasses.replace(options, mode=OVERRIDDEN)
     else:
         account = dict(current or {}, **wanted)

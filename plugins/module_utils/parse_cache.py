@@ -10,17 +10,19 @@ the parser's version and the schema, so a new schema or parser never reuses an o
 from __future__ import annotations
 
 import hashlib
+import importlib
+import importlib.metadata
 import json
 import os
 import sys
 import time
 
-from . import acl, loader, model, rules, state_schema
 from .loader import VaultValue
 
 CACHE_FORMAT = 1
-# An entry vouches for what these modules checked; new code must not trust an old entry.
-VOUCHING_MODULES = (loader, state_schema, model, acl, rules)
+# An entry vouches for what these modules and libraries checked; new code must not trust an old entry.
+VOUCHING_MODULES = ("loader", "state_schema", "schema_check", "model", "acl", "rules", "declared")
+VOUCHING_LIBRARIES = ("yaml", "jsonschema", "jsonschema_rs", "phonenumbers")
 PRUNE_AFTER_SECONDS = 30 * 24 * 3600
 
 
@@ -42,15 +44,24 @@ def _decode(obj):
 def code_fingerprint():
     """Hash of the parser's version and the source of the modules an entry vouches for; None when a
     source cannot be read (then nothing is cached)."""
-    import yaml
-
-    digest = hashlib.sha256(("%s %s %s" % (CACHE_FORMAT, yaml.__version__, sys.version)).encode())
-    for module in VOUCHING_MODULES:
+    digest = hashlib.sha256(("%s %s" % (CACHE_FORMAT, sys.version)).encode())
+    for name in VOUCHING_LIBRARIES:
+        try:
+            digest.update(("%s %s" % (name, importlib.metadata.version(name if name != "yaml" else "PyYAML"))).encode())
+        except importlib.metadata.PackageNotFoundError:
+            digest.update(("%s absent" % name).encode())
+    for name in VOUCHING_MODULES:
+        module = importlib.import_module("." + name, __package__)
         source = getattr(getattr(module, "__loader__", None), "get_source", lambda name: None)(module.__name__)
         if source is None:
             return None
         digest.update(source.encode())
     return digest.hexdigest().encode()
+
+
+def _has_plain_password(data):
+    accounts = data.get("accounts") if isinstance(data, dict) else None
+    return any(isinstance(a, dict) and isinstance(a.get("password"), str) for a in accounts or [])
 
 
 class ParseCache:
@@ -81,8 +92,9 @@ class ParseCache:
             return None
 
     def put(self, key, data):
-        """Best effort: a cache that cannot be written only costs time."""
-        if not self.writable:
+        """Best effort: a cache that cannot be written only costs time.
+        A file with plain-text passwords is not copied: its passwords stay where the operator put them."""
+        if not self.writable or _has_plain_password(data):
             return
         path = self._path(key)
         try:

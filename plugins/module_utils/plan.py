@@ -76,6 +76,12 @@ class Planner:
         self.problems.append(Problem(entry.file, entry.path + ("." + field if field else ""), message, rule))
 
     def plan(self):
+        if self.mode == OVERRIDDEN and not any(self.declared.entries.values()) and any(self.actual.objects.values()):
+            self.problems.append(Problem("state_dir", "", "the declared state is empty: overridden mode would remove "
+                                         "everything on the platform", "overridden mode needs a declared state"))
+            return self.changes, self.problems
+        if self.mode != OVERRIDDEN:
+            self._binding_conflicts()
         for kind in KINDS:
             if kind == "accounts":
                 self._accounts()
@@ -99,6 +105,10 @@ class Planner:
 
     # -- accounts -------------------------------------------------------------
     def _password(self, entry):
+        if entry.key in self.passwords and entry.obj["activation"] == "wizard":
+            self.problem(entry, "password", "a wizard account's password is chosen by the system (remove it from "
+                         "the vault or secrets file)", "wizard accounts take no password")
+            return None
         if entry.key in self.passwords:
             password = self.passwords[entry.key]
             if len(password) < MIN_PASSWORD_LENGTH:  # inline plain text is held to this by the schema
@@ -118,6 +128,7 @@ class Planner:
         owner_of_username = {obj["username"]: key for key, obj in actual.items()}
         taken_usernames = set(owner_of_username) | {e.obj["username"] for e in declared.values() if e.obj["username"]}
         replaced = set()
+        final_usernames = {}  # username -> [(number, entry)] after this run
         for key, entry in declared.items():
             account = dict(entry.obj)
             before = actual.get(key)
@@ -127,12 +138,9 @@ class Planner:
                 account["username"] = account["username"] or before["username"]
                 reasons = [f for f in ("username", "secondary_number") if account[f] != before[f]]
                 old = (key, before["username"]) if reasons else None
-            elif account["username"] in owner_of_username:
+            elif account["username"] in owner_of_username and owner_of_username[account["username"]] not in declared:
+                # An undeclared account with this username: its primary number is what changed.
                 other = owner_of_username[account["username"]]
-                if other in declared:
-                    self.problem(entry, "username", "%r is the username of account %s on the platform"
-                                 % (account["username"], other), "usernames are unique")
-                    continue
                 reasons, old, before = ["number"], (other, account["username"]), actual[other]
             if reasons and not entry.allow_replace:
                 self.problem(entry, reasons[0], "changing the %s of an existing account deletes and re-creates it "
@@ -150,6 +158,7 @@ class Planner:
             if not account["username"]:
                 account["username"] = _generate_username(taken_usernames)
             taken_usernames.add(account["username"])
+            final_usernames.setdefault(account["username"], []).append((key, entry))
             rows = self._pbx_rows(account, password, None if new else self.actual.pbx.get(account["username"]),
                                   "created" if new else self.actual.account_status[key][0], networks)
             if new:
@@ -164,6 +173,7 @@ class Planner:
                 self.changes.append(Change("accounts", key, "update", fields, before, account, entry.file, entry.path,
                                            rows))
         self._number_conflicts(declared, replaced)
+        self._username_conflicts(final_usernames, declared, replaced)
         if self.mode == OVERRIDDEN:
             for key in sorted(set(actual) - set(declared) - replaced):
                 self.changes.append(Change("accounts", key, "delete", [], actual[key], None,
@@ -194,6 +204,44 @@ class Planner:
             if getattr(current, name) != getattr(wanted, name):
                 fields.append("pbx." + name)
         return fields
+
+    def _username_conflicts(self, final_usernames, declared, replaced):
+        """After the run every username names one account: declared ones and, in merged mode, those staying."""
+        if self.mode != OVERRIDDEN:
+            for key, obj in self.actual.objects["accounts"].items():
+                if key not in declared and key not in replaced:
+                    final_usernames.setdefault(obj["username"], []).append((key, None))
+        for username, holders in final_usernames.items():
+            if len(holders) < 2:
+                continue
+            for key, entry in holders:
+                if entry is not None:  # an undeclared account's side is reported on the declared one
+                    self.problem(entry, "username", "%r would also be the username of account %s" % (
+                        username, ", ".join(k for k, _e in holders if k != key)), "usernames are unique")
+
+    def _binding_conflicts(self):
+        """In merged mode undeclared devices stay: the extensions bound on them count."""
+        declared_devices = self.declared.by_key("devices")
+        held = {}
+        for name, device in self.actual.objects["devices"].items():
+            if name not in declared_devices:
+                for channel in device["channels"]:
+                    if channel["extension"]:
+                        held.setdefault(channel["extension"], []).append(name)
+        accounts = self.declared.objects("accounts")
+        bound = {}
+        for entry in declared_devices.values():
+            for position, channel in enumerate(entry.obj["channels"]):
+                number = channel["extension"]
+                if number not in held:
+                    continue
+                bound[number] = bound.get(number, 0) + 1
+                limit = 2 if (accounts.get(number) or {}).get("multi_login") else 1
+                if len(held[number]) + bound[number] > limit:
+                    self.problem(entry, "channels[%d].extension" % position,
+                                 "extension %s is also bound on %s on the platform, which is not in the declared state"
+                                 % (number, ", ".join(sorted(held[number]))),
+                                 "an extension sits on one channel, two with multi_login")
 
     def _number_conflicts(self, declared, replaced):
         """In merged mode undeclared accounts stay: their numbers are not free."""

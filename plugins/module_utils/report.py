@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import tempfile
 
 from .errors import SwitchboardError
 from .model import declared_form
@@ -59,13 +58,19 @@ def ansible_diff(descriptions, limit):
              "before": text(d["before"]), "after": text(d["after"])} for d in descriptions[:limit]]
 
 
+def default_report_dir():
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "switchboard", "reports")
+
+
 def write_plan_file(report_dir, descriptions, counts, meta):
-    report_dir = report_dir or os.path.join(tempfile.gettempdir(), "switchboard-reports")
+    """Owner-only: a plan names people (owner, e-mail) even though it holds no secret."""
+    report_dir = report_dir or default_report_dir()
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
     path = os.path.join(report_dir, "plan-%s.json" % stamp)
     try:
-        os.makedirs(report_dir, exist_ok=True)
-        with open(path, "w") as handle:
+        os.makedirs(report_dir, mode=0o700, exist_ok=True)
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
             json.dump(dict(meta, summary=counts, changes=descriptions), handle, sort_keys=True, separators=(",", ":"))
     except OSError as exc:
         raise SwitchboardError("cannot write the plan report to %r: %s" % (path, exc.strerror))

@@ -10,12 +10,14 @@ from .model import account_numbers
 
 
 def is_e164(number):
+    """'+' and a country code with a number of a possible length there: SPEC's own example
+    +391234567890 is not in an allocated Italian range, so allocation is not asked for."""
     import phonenumbers
 
     if not number.startswith("+"):
         return False
     try:
-        return phonenumbers.is_valid_number(phonenumbers.parse(number, None))
+        return phonenumbers.is_possible_number(phonenumbers.parse(number, None))
     except phonenumbers.NumberParseException:
         return False
 
@@ -86,6 +88,11 @@ def _account_local(entry, out):
                     "wizard accounts take no password")
     if account["secondary_number"] == account["number"]:
         out.add(entry, "secondary_number", "is the same as the primary number", "a number belongs to at most one account")
+    for number in account["additional_numbers"]:
+        if number in (account["number"], account["secondary_number"]):
+            out.add(entry, "additional_numbers", "%r is already this account's %s number"
+                    % (number, "primary" if number == account["number"] else "secondary"),
+                    "a number belongs to at most one account")
     for index, acl_entry in enumerate(account["acl"]):
         for action, network in acl_entry.items():
             try:

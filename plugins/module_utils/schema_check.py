@@ -25,15 +25,31 @@ def json_path(parts):
     return text
 
 
+def holds_password(value):
+    if isinstance(value, dict):
+        return "password" in value or any(holds_password(v) for v in value.values())
+    if isinstance(value, list):
+        return any(holds_password(v) for v in value)
+    return False
+
+
 def _message(error):
     if "password" in error.absolute_path:  # never echo a secret back
         return "is not a valid password (%s %r)" % (error.validator, error.validator_value)
+    if error.validator == "additionalProperties":  # names the unexpected key, not the values
+        return error.message.replace("Additional properties are not allowed", "unknown field")
+    if error.validator == "required":
+        return error.message
+    if holds_password(error.instance):  # jsonschema would print the whole object, password and all
+        if error.validator == "type":
+            return "is not of type %r" % (error.validator_value,)
+        return "does not satisfy %s %r" % (error.validator, error.validator_value)
+    if error.validator == "not" and isinstance(error.validator_value, dict) and "description" in error.validator_value:
+        return "%r: %s" % (error.instance, error.validator_value["description"])
     if error.validator == "type" and error.schema.get("type") == "string" and isinstance(error.instance, (int, float)):
         return "%r is not a string: quote numbers and names in YAML ('%s')" % (error.instance, error.instance)
     if error.validator == "pattern" and error.schema is not None and "description" in error.schema:
         return "%r does not match: %s" % (error.instance, error.schema["description"])
-    if error.validator == "additionalProperties":
-        return error.message.replace("Additional properties are not allowed", "unknown field")
     if error.validator == "oneOf" and error.context:
         return _message(min(error.context, key=lambda e: len(list(e.absolute_path))))
     return error.message

@@ -8,10 +8,14 @@ is generated from it (``make schema``) for editors, and a test keeps the two equ
 
 from __future__ import annotations
 
-NAME = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"}
+# Python's "$" also matches before a final newline ("111\n" from a YAML block scalar): keys are
+# additionally refused any white space, with a pattern both validators read the same way.
+NO_WHITE_SPACE = {"pattern": r"\s", "description": "white space is not allowed here"}
+NAME = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", "not": NO_WHITE_SPACE}
 NUMBER = {
     "type": "string",
     "pattern": r"^\+?[0-9]{2,20}$",
+    "not": NO_WHITE_SPACE,
     "description": "A phone number as a quoted string: E.164 (+391234567890) or a short internal number (111).",
 }
 TEXT = {"type": ["string", "null"], "maxLength": 255}
@@ -80,12 +84,12 @@ ACCOUNT = {
         "group": NAME,
         "type": {"enum": ["pgsm", "snom", "sip"]},
         "activation": {"enum": ["plain", "wizard"]},
-        "username": {"type": "string", "pattern": r"^[A-Za-z0-9_.+-]{1,64}$"},
+        "username": {"type": "string", "pattern": r"^[A-Za-z0-9_.+-]{1,64}$", "not": NO_WHITE_SPACE},
         "password": {"type": "string", "minLength": 8,
                      "description": "Prefer !vault or the secrets file; plain text is accepted with a warning."},
         "security_model": {"enum": ["sdes", "zrtp", "end-to-site"]},
         "secondary_number": NUMBER,
-        "additional_numbers": {"type": "array", "items": NUMBER},
+        "additional_numbers": {"type": "array", "items": NUMBER, "uniqueItems": True},
         "obfuscation": {
             "type": "object",
             "additionalProperties": False,

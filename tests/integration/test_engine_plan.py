@@ -1,5 +1,7 @@
 """Plan rules that need the actual state, on a real SQLite PBX through the engine's Python door."""
 
+import dataclasses
+
 import pytest
 
 from conftest import SIP_DOMAIN, db_rows, write_state
@@ -110,3 +112,78 @@ def test_passwords_from_the_vault_or_secrets_file_follow_the_same_length_rule(tm
     assert [str(p) for p in failure.value.problems] == [
         "s.yml: accounts[0].password: is shorter than 8 characters (rule: passwords have at least 8 characters)"]
     assert "short" not in str(failure.value).replace("shorter", "")
+
+
+def test_usernames_are_unique_after_the_run(tmp_path, pbx_dsn):
+    apply(tmp_path, pbx_dsn, [desk("+390212345601", username="7001"), desk("+390212345602", username="7002")])
+    # An account may take a username another one gives up in the same run ...
+    result = apply(tmp_path, pbx_dsn, [desk("+390212345601", username="7009", allow_replace=True),
+                                       desk("+390212345602", username="7002"), desk("+390212345603", username="7001")])
+    assert sorted(result["changes"]) == ["create accounts/+390212345603", "replace accounts/+390212345601 (username)"]
+    # ... but not one that an account staying on the platform keeps (merged mode: +...602 stays).
+    with pytest.raises(InvalidState) as failure:
+        apply(tmp_path, pbx_dsn, [desk("+390212345601", username="7002", allow_replace=True)])
+    assert [str(p) for p in failure.value.problems] == [
+        "s.yml: accounts[0].username: '7002' would also be the username of account +390212345602 "
+        "(rule: usernames are unique)"]
+
+
+def test_a_replaced_account_keeps_its_device_channel(tmp_path, pbx_dsn):
+    device = {"name": "desk-1", "ip": "10.1.0.5", "platform": "snom", "channels": [
+        {"index": 1, "extension": "+390212345601"}]}
+    state = write_state(tmp_path / "state", {"s.yml": dict(GROUP, devices=[device], accounts=[
+        desk("+390212345601", username="7001")])})
+    options = engine.Options(str(state), pbx_dsn, SIP_DOMAIN, report_dir=str(tmp_path / "reports"))
+    engine.run(options)
+    write_state(state, {"s.yml": dict(GROUP, devices=[device], accounts=[
+        desk("+390212345601", username="7001", secondary_number="+390212345611", allow_replace=True)])})
+    assert engine.run(options)["changes"] == ["replace accounts/+390212345601 (secondary_number)"]
+    assert db_rows(pbx_dsn, "SELECT device, idx, extension FROM sb_channels") == [("desk-1", 1, "+390212345601")]
+    assert engine.run(options)["changes"] == []
+
+
+def test_an_extension_bound_on_an_undeclared_device_counts_in_merged_mode(tmp_path, pbx_dsn):
+    def device(name):
+        return {"name": name, "ip": "10.1.0.5", "platform": "snom", "channels": [
+            {"index": 1, "extension": "+390212345601"}]}
+    state = write_state(tmp_path / "state", {"s.yml": dict(GROUP, devices=[device("desk-1")],
+                                                           accounts=[desk("+390212345601")])})
+    options = engine.Options(str(state), pbx_dsn, SIP_DOMAIN, report_dir=str(tmp_path / "reports"))
+    engine.run(options)
+    write_state(state, {"s.yml": dict(GROUP, devices=[device("desk-2")], accounts=[desk("+390212345601")])})
+    with pytest.raises(InvalidState) as failure:
+        engine.run(options)
+    assert str(failure.value.problems[0]) == (
+        "s.yml: devices[0].channels[0].extension: extension +390212345601 is also bound on desk-1 on the platform, "
+        "which is not in the declared state (rule: an extension sits on one channel, two with multi_login)")
+    assert engine.run(dataclasses.replace(options, mode="overridden"))["changes"] == [
+        "create devices/desk-2", "delete devices/desk-1"]
+
+
+def test_a_subscriber_row_deleted_behind_our_back_comes_back(tmp_path, pbx_dsn):
+    apply(tmp_path, pbx_dsn, [desk("+390212345601", username="7001")])
+    db_rows(pbx_dsn, "DELETE FROM subscriber")
+    assert apply(tmp_path, pbx_dsn, [desk("+390212345601", username="7001")])["changes"] == [
+        "update accounts/+390212345601 (pbx.subscriber)"]
+    assert db_rows(pbx_dsn, "SELECT username FROM subscriber") == [("7001",)]
+    assert apply(tmp_path, pbx_dsn, [desk("+390212345601", username="7001")])["changes"] == []
+
+
+def test_overridden_mode_refuses_an_empty_state(tmp_path, pbx_dsn):
+    apply(tmp_path, pbx_dsn, [desk("+390212345601")])
+    write_state(tmp_path / "state", {"empty.yml": "# nothing\n"})
+    options = engine.Options(str(tmp_path / "state"), pbx_dsn, SIP_DOMAIN, mode="overridden",
+                             report_dir=str(tmp_path / "reports"))
+    with pytest.raises(InvalidState, match="the declared state is empty: overridden mode would remove everything"):
+        engine.run(options)
+
+
+def test_a_wizard_account_takes_no_password_from_the_vault_either(tmp_path, pbx_dsn):
+    state = write_state(tmp_path / "state", {"s.yml": {
+        "provisioning_profiles": [{"name": "enterprise"}],
+        "groups": [{"name": "mobile", "provisioning_profile": "enterprise"}],
+        "accounts": [{"number": "+393471234567", "group": "mobile", "type": "pgsm", "activation": "wizard"}]}})
+    options = engine.Options(str(state), pbx_dsn, SIP_DOMAIN, passwords={"+393471234567": "Chosen-By-Hand-1"},
+                             report_dir=str(tmp_path / "reports"))
+    with pytest.raises(InvalidState, match=r"accounts\[0\].password: a wizard account's password is chosen by the system"):
+        engine.run(options)

@@ -5,7 +5,7 @@ import shutil
 
 import yaml
 
-from conftest import DEMO_STATE, SIP_DOMAIN, recap_changed, sqlite_rows
+from conftest import DEMO_STATE, recap_changed, sqlite_rows
 
 
 def task_playbook(playbook, name, tasks):
@@ -55,6 +55,10 @@ def test_sip_account_lifecycle(playbook):
     assert sqlite_rows(playbook.dsn, "SELECT count(*) FROM subscriber WHERE username = '4103'") == [(0,)]
     assert recap_changed(playbook.run()) == 0  # the declared state was not disturbed
 
+    # Deleting an account bound to a device logs it out of the device.
+    assert recap_changed(sip_account(playbook, number="+390212345602", state="absent")) == 1
+    assert sqlite_rows(playbook.dsn, "SELECT extension FROM sb_channels WHERE device = 'accounts-snom-d717'") == [(None,)]
+
 
 def test_platform_info_gathers_the_declared_format(playbook):
     shutil.copytree(DEMO_STATE, playbook.state_dir)
@@ -82,4 +86,3 @@ def test_platform_info_gathers_the_declared_format(playbook):
     playbook.state_dir.mkdir()
     (playbook.state_dir / "adopted.yml").write_text(yaml.safe_dump(state))
     assert recap_changed(playbook.run()) == 0
-    assert SIP_DOMAIN

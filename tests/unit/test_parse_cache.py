@@ -23,9 +23,11 @@ def cached_files(directory):
 
 def test_cached_load_equals_fresh_load(tmp_path):
     state = write_state(tmp_path / "state", {"a.yml": VAULTED, "b.yml": {"accounts": [
-        {"number": "+390212345602", "group": "office", "password": "long-enough-1"}]}})
+        {"number": "+390212345602", "group": "office", "username": "7002"}]}, "c.yml": {"accounts": [
+            {"number": "+390212345603", "group": "office", "password": "Plain-Text-Secret"}]}})
     fresh, _warnings = load_declared(str(state), str(tmp_path / "cache"))
-    assert len(cached_files(tmp_path / "cache")) == 2
+    assert len(cached_files(tmp_path / "cache")) == 2  # not c.yml: plain-text passwords are not copied
+    assert not any("Plain-Text-Secret" in p.read_text() for p in (tmp_path / "cache").rglob("*.json"))
     again, _warnings = load_declared(str(state), str(tmp_path / "cache"))
     assert again.entries == fresh.entries
     password = again.by_key("accounts")["+390212345601"].password

@@ -162,3 +162,29 @@ def test_password_never_in_messages(tmp_path):
     found = problems(tmp_path, accounts=[account(password="short")])
     assert found == ["s.yml: accounts[0].password: is not a valid password (minLength 8) (rule: schema: minLength)"]
     assert "short" not in " ".join(found).replace("shorter", "")
+
+
+def test_a_number_listed_twice_on_one_account(tmp_path):
+    found = problems(tmp_path, accounts=[account(additional_numbers=["+390212345601", "555"])])
+    assert found == ["s.yml: accounts[0].additional_numbers: '+390212345601' is already this account's primary number "
+                     "(rule: a number belongs to at most one account)"]
+
+
+def test_white_space_in_a_key_is_refused(tmp_path):
+    found = problems(tmp_path, accounts=[account(number="+390212345601\n")])
+    assert "s.yml: accounts[0].number: '+390212345601\\n': white space is not allowed here (rule: schema: not)" in found
+
+
+def test_the_spec_example_number_is_accepted_for_wizard_activation(tmp_path):
+    write_state(tmp_path / "state", {"s.yml": {"groups": GROUPS, "provisioning_profiles": PROFILES,
+                                               "accounts": [wizard(number="+391234567890")]}})
+    declared, _warnings = load_declared(str(tmp_path / "state"))
+    assert list(declared.objects("accounts")) == ["+391234567890"]
+
+
+def test_a_misplaced_account_does_not_echo_its_password(tmp_path):
+    write_state(tmp_path / "state", {"s.yml": {"accounts": account(password="TopSecret99")}})
+    with pytest.raises(InvalidState) as failure:
+        load_declared(str(tmp_path / "state"))
+    assert str(failure.value.problems[0]) == "s.yml: accounts: is not of type 'array' (rule: schema: type)"
+    assert "TopSecret99" not in str(failure.value)

@@ -122,11 +122,9 @@ class Database:
 
     # -- schema --------------------------------------------------------------
     def has_table(self, name):
-        if self.engine == "postgres":
-            rows = self.query("SELECT 1 FROM information_schema.tables WHERE table_name = ?", (name,))
-        else:
-            rows = self.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
-        return bool(rows)
+        if self.engine == "postgres":  # the table as the search path finds it
+            return self.query("SELECT to_regclass(?)", (name,))[0][0] is not None
+        return bool(self.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)))
 
     def ensure_schema(self):
         """Create Kamailio's and the project's tables when missing. Returns True when it created any."""
@@ -180,7 +178,10 @@ def connect(dsn, check_mode=False):
             connection = psycopg2.connect(target, connect_timeout=10)
         except psycopg2.Error as exc:
             raise SwitchboardError("cannot connect to %s: %s" % (redact_dsn(dsn), str(exc).strip()))
-        return Database(engine, connection, dsn)
+        database = Database(engine, connection, dsn)
+        # One run at a time: SQLite's BEGIN IMMEDIATE does this for the file, this for the database.
+        database.execute("SELECT pg_advisory_xact_lock(hashtext('switchboard.pbx'))")
+        return database
     exists = os.path.exists(target)
     if not exists and check_mode:
         target = ":memory:"

@@ -134,14 +134,28 @@ class Writer:
         self.db.executemany("INSERT INTO grp (username, domain, grp) VALUES (?, ?, 'disabled')", rows)
 
     def delete_accounts(self, accounts):
-        """accounts: [(number, username)]. Unbinding logs the extension out of its devices first."""
+        """accounts: [(number, username)]. Unbinding logs the extension out of its devices first.
+        Returns the channels that were unbound, {number: [(device, index)]}."""
         numbers = [(n,) for n, _u in accounts]
+        unbound = {}
+        if numbers:
+            for device, index, number in self.db.query(
+                    "SELECT device, idx, extension FROM sb_channels WHERE extension IS NOT NULL"):
+                unbound.setdefault(number, []).append((device, index))
+            wanted = {n for n, _u in accounts}
+            unbound = {n: places for n, places in unbound.items() if n in wanted}
         self.db.executemany("UPDATE sb_channels SET extension = NULL WHERE extension = ?", numbers)
         self.db.executemany("DELETE FROM sb_account_numbers WHERE account = ?", numbers)
         self._delete_pbx_rows([u for _n, u in accounts])
         self.db.executemany("DELETE FROM subscriber WHERE username = ? AND domain = ?",
                             [(u, self.domain) for _n, u in accounts])
         self.db.executemany("DELETE FROM sb_accounts WHERE number = ?", numbers)
+        return unbound
+
+    def rebind(self, places):
+        """[(device, index, number)]: channels a replaced account held, for its new incarnation."""
+        self.db.executemany("UPDATE sb_channels SET extension = ? WHERE device = ? AND idx = ? AND extension IS NULL",
+                            [(number, device, index) for device, index, number in places])
 
     def _delete_pbx_rows(self, usernames):
         rows = [(u, self.domain) for u in usernames]
@@ -160,11 +174,12 @@ class Writer:
                             [(a["group"], _data("accounts", a, "number"), a["number"]) for a, _r in updated])
         self.db.executemany("DELETE FROM sb_account_numbers WHERE account = ?", [(a["number"],) for a, _r in updated])
         self._delete_pbx_rows([a["username"] for a, _r in updated])
-        self.db.executemany("INSERT INTO subscriber (username, domain, password, ha1, ha1b) VALUES (?, ?, '', ?, ?)",
-                            [(a["username"], self.domain, r.ha1, r.ha1b) for a, r in created])
-        self.db.executemany("UPDATE subscriber SET ha1 = ?, ha1b = ? WHERE username = ? AND domain = ?",
-                            [(r.ha1, r.ha1b, a["username"], self.domain) for a, r in updated])
         everything = created + updated
+        # Rewritten rather than updated: a subscriber row deleted behind our back comes back.
+        self.db.executemany("DELETE FROM subscriber WHERE username = ? AND domain = ?",
+                            [(a["username"], self.domain) for a, _r in updated])
+        self.db.executemany("INSERT INTO subscriber (username, domain, password, ha1, ha1b) VALUES (?, ?, '', ?, ?)",
+                            [(a["username"], self.domain, r.ha1, r.ha1b) for a, r in everything])
         self.db.executemany("INSERT INTO sb_account_numbers (number, account, role) VALUES (?, ?, ?)",
                             [(n, a["number"], role) for a, _r in everything for n, role in account_numbers(a)])
         self.db.executemany("INSERT INTO dbaliases (alias_username, alias_domain, username, domain) VALUES (?, ?, ?, ?)",
