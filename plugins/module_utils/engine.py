@@ -14,7 +14,7 @@ from . import gather, report, search
 from .errors import InvalidState, Problem, SwitchboardError
 from .loader import Document
 from .pbx import server
-from .pbx.database import connect, database_exists
+from .pbx.database import database_exists, transaction
 from .pbx.store import Writer, read_actual
 from .plan import MERGED, OVERRIDDEN, make_plan
 
@@ -74,9 +74,7 @@ def reconcile(options, load_declared, select=None):
 
     ``load_declared()`` returns (Declared, warnings); it is called once the actual state is read,
     so that a load running in parallel overlaps the database read."""
-    db = connect(options.dsn, check_mode=options.check_mode)
-    try:
-        db.ensure_schema()
+    with transaction(options.dsn, options.check_mode) as db:
         actual = read_actual(db, options.sip_domain)
         declared, warnings = load_declared()
         changes, problems = make_plan(declared, actual, options.sip_domain, options.mode, options.passwords)
@@ -85,14 +83,6 @@ def reconcile(options, load_declared, select=None):
         if select is not None:
             changes = [c for c in changes if select(c)]
         apply_changes(Writer(db, options.sip_domain, now()), changes)
-    except BaseException:
-        db.discard()
-        raise
-    if options.check_mode:
-        db.discard()
-    else:
-        db.commit()
-        db.close()
     warnings = list(warnings)
     extra = {}
     if options.rpc_url:

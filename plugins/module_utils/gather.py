@@ -5,19 +5,15 @@
 from __future__ import annotations
 
 from .model import declared_form
-from .pbx.database import connect
+from .pbx.database import transaction
 from .pbx.store import read_actual
 from .state_schema import KINDS
 
 
 def read(dsn, sip_domain):
     """Return the Actual state; reading never writes (a missing SQLite file reads as empty)."""
-    db = connect(dsn, check_mode=True)
-    try:
-        db.ensure_schema()
+    with transaction(dsn, check_mode=True) as db:
         return read_actual(db, sip_domain)
-    finally:
-        db.discard()
 
 
 def as_state(actual, kinds=KINDS, account_filter=None):

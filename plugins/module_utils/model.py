@@ -19,10 +19,6 @@ KEY_FIELD = {
     "devices": "name",
 }
 
-# Fields that steer one run and are not part of the object.
-DIRECTIVES = ("password", "allow_replace")
-
-
 @dataclasses.dataclass
 class Entry:
     kind: str
@@ -45,15 +41,11 @@ def _cidr(text):
         return text  # reported by rules with its path
 
 
-def _text(raw, field):
-    return raw.get(field)
-
-
 def normalize_group(raw):
     listing = raw.get("ip_listing") or {}
     return {
         "name": raw["name"],
-        "description": _text(raw, "description"),
+        "description": raw.get("description"),
         "provisioning_profile": raw.get("provisioning_profile"),
         "ip_listing": {
             "enabled": bool(listing.get("enabled", False)),
@@ -63,17 +55,17 @@ def normalize_group(raw):
 
 
 def normalize_profile(raw):
-    return {"name": raw["name"], "description": _text(raw, "description")}
+    return {"name": raw["name"], "description": raw.get("description")}
 
 
 def normalize_network(raw):
-    return {"name": raw["name"], "description": _text(raw, "description"),
+    return {"name": raw["name"], "description": raw.get("description"),
             "networks": [_cidr(n) for n in raw["networks"]]}
 
 
 def normalize_number(raw):
     return {"number": raw["number"], "state": raw.get("state", "active"), "group": raw.get("group"),
-            "description": _text(raw, "description")}
+            "description": raw.get("description")}
 
 
 def normalize_acl(entries):
@@ -105,10 +97,10 @@ def normalize_account(raw, groups):
         "acl": normalize_acl(raw.get("acl", [])),
         "enabled": raw.get("enabled", True),
         "provisioning_profile": profile,
-        "owner": _text(raw, "owner"),
-        "email": _text(raw, "email"),
-        "description": _text(raw, "description"),
-        "callerid": _text(raw, "callerid"),
+        "owner": raw.get("owner"),
+        "email": raw.get("email"),
+        "description": raw.get("description"),
+        "callerid": raw.get("callerid"),
         "voice_channels": raw.get("voice_channels"),
         "tariff": raw.get("tariff", "usage"),
         "restricted_networks": sorted([restricted] if isinstance(restricted, str) else restricted),
@@ -123,7 +115,7 @@ def normalize_device(raw):
         "group": raw.get("group"),
         "ip": raw["ip"],
         "platform": raw["platform"],
-        "description": _text(raw, "description"),
+        "description": raw.get("description"),
         "channels": [{"index": c["index"], "extension": c.get("extension")} for c in channels],
     }
 

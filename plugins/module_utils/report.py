@@ -11,7 +11,6 @@ import os
 from .errors import SwitchboardError
 from .model import declared_form
 
-SECRET_FIELDS = ("password",)
 MASK = "********"
 
 

@@ -76,7 +76,7 @@ def test_delete_disables_before_deleting(tmp_path, sqlite_dsn, monkeypatch):
         db = real_connect(dsn, check_mode)
         db.connection.set_trace_callback(statements.append)
         return db
-    monkeypatch.setattr(engine, "connect", traced)
+    monkeypatch.setattr(database, "connect", traced)
     apply(tmp_path, sqlite_dsn, [desk("+390212345602", username="7002")], mode="overridden")
     disable = next(i for i, s in enumerate(statements) if s.startswith("INSERT INTO grp") and "'7001'" in s)
     delete = next(i for i, s in enumerate(statements) if s.startswith("DELETE FROM subscriber") and "'7001'" in s)

@@ -8,6 +8,7 @@ SQL is written with ``?`` placeholders and translated for psycopg2.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from urllib.parse import urlparse
@@ -78,6 +79,7 @@ class Database:
         self.connection = connection
         self.dsn = dsn
         self.created = created
+        self.schema_created = False
         self._cursor = connection.cursor()
 
     # -- SQL -----------------------------------------------------------------
@@ -202,17 +204,25 @@ def connect(dsn, check_mode=False):
     return Database(engine, connection, dsn, created=not exists)
 
 
-def initialise(dsn, check_mode=False):
-    """Create the schema if missing; returns whether anything was created."""
+@contextlib.contextmanager
+def transaction(dsn, check_mode=False):
+    """The run's one transaction, schema ensured: committed on success, rolled back in check mode
+    or on any error (a SQLite file this run created is then removed)."""
     db = connect(dsn, check_mode=check_mode)
     try:
-        created = db.ensure_schema()
+        db.schema_created = db.ensure_schema()
+        yield db
     except BaseException:
         db.discard()
         raise
     if check_mode:
         db.discard()
-        return created
-    db.commit()
-    db.close()
-    return created
+    else:
+        db.commit()
+        db.close()
+
+
+def initialise(dsn, check_mode=False):
+    """Create the schema if missing; returns whether anything was created."""
+    with transaction(dsn, check_mode) as db:
+        return db.schema_created

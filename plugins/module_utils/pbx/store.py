@@ -55,7 +55,7 @@ def _load_many(texts):
 def read_actual(db, domain):
     objects = {}
     for kind, (table, key, _columns) in OBJECT_TABLES.items():
-        objects[kind] = {row[0]: dict(json.loads(row[1]), **{_key_field(kind): row[0]})
+        objects[kind] = {row[0]: dict(json.loads(row[1]), **{key: row[0]})
                          for row in db.query("SELECT %s, data FROM %s" % (key, table))}
     for device, index, extension in db.query("SELECT device, idx, extension FROM sb_channels ORDER BY device, idx"):
         objects["devices"][device].setdefault("channels", []).append({"index": index, "extension": extension})
@@ -89,10 +89,6 @@ def read_actual(db, domain):
     return Actual(objects, status, pbx)
 
 
-def _key_field(kind):
-    return OBJECT_TABLES[kind][1]
-
-
 class Writer:
     """Bulk statements for the plan's steps, inside the run's transaction."""
 
@@ -103,10 +99,9 @@ class Writer:
     def upsert_objects(self, kind, created, updated):
         table, key, columns = OBJECT_TABLES[kind]
         names = list(columns)
-        field = _key_field(kind)
 
         def row(obj):
-            return [obj[columns[c]] for c in names] + [_data(kind, obj, field), obj[field]]
+            return [obj[columns[c]] for c in names] + [_data(kind, obj, key), obj[key]]
 
         insert_columns = names + ["data", key]
         self.db.executemany("INSERT INTO %s (%s) VALUES (%s)"
