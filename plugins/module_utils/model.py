@@ -19,6 +19,7 @@ KEY_FIELD = {
     "devices": "name",
 }
 
+
 @dataclasses.dataclass
 class Entry:
     kind: str
