@@ -123,6 +123,8 @@ def _connect_failure(target, exc):
     import paramiko
 
     cause = exc.__context__ or exc
+    if isinstance(cause, paramiko.ssh_exception.NoValidConnectionsError):
+        cause = next(iter(cause.errors.values()))  # one per address tried: we give an IP, so one
     if isinstance(exc, NetmikoAuthenticationException):
         return DeviceError(AUTH_FAILED, target, "the device refused the key %s" % target.key_file)
     if isinstance(cause, paramiko.BadHostKeyException) or "known_hosts" in str(cause):
