@@ -146,6 +146,7 @@ class Driver:
     def __init__(self, target):
         self.target = target
         self.connection = None
+        self.sftp = None  # opened on the first file written, one per session
         self.writes = 0  # SSH writes made (files and state-changing commands): a no-change run makes none
 
     # --- session -------------------------------------------------------------------------
@@ -165,6 +166,9 @@ class Driver:
         return self
 
     def close(self):
+        if self.sftp is not None:
+            self.sftp.close()
+            self.sftp = None
         if self.connection is not None:
             try:
                 self.connection.disconnect()
@@ -192,17 +196,16 @@ class Driver:
     def put_file(self, path, text, mode=0o600):
         """Write `text` to the absolute `path` atomically (a temp file renamed over it), over SFTP on the
         same SSH connection: the content never passes through a shell, a terminal or a log."""
-        sftp = self.connection.remote_conn_pre.open_sftp()
         temporary = "%s.switchboard-new" % path
         try:
-            with sftp.open(temporary, "w") as handle:
+            if self.sftp is None:
+                self.sftp = self.connection.remote_conn_pre.open_sftp()
+            with self.sftp.open(temporary, "w") as handle:
                 handle.chmod(mode)  # before the first byte, so a password is never world-readable
                 handle.write(text.encode("utf-8"))
-            sftp.posix_rename(temporary, path)
+            self.sftp.posix_rename(temporary, path)
         except (IOError, OSError) as exc:
             raise DeviceError(DEVICE_ERROR, self.target, "cannot write %s: %s" % (path, exc.strerror or exc)) from None
-        finally:
-            sftp.close()
         self.writes += 1
 
     # --- what a platform implements ----------------------------------------------------

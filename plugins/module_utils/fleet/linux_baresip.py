@@ -17,6 +17,7 @@ every line register again (and a stopped baresip unregisters its lines).
 from __future__ import annotations
 
 import re
+import time
 
 from .driver import DEVICE_ERROR, DeviceError, DeviceState, Driver as BaseDriver, Line, password_digest
 
@@ -152,14 +153,12 @@ class Driver(BaseDriver):
             self._command(START_COMMAND, "@@started")
 
     def _command(self, command, done):
-        if done not in self.run(command):
+        if done not in (line.strip() for line in self.run(command).splitlines()):  # whole line: the echo holds it too
             raise DeviceError(DEVICE_ERROR, self.target, "the phone could not be %s" % done[2:])
         self.writes += 1
 
     def verify(self, timeout=5.0):
         """Poll the phone's log until every line has a registration outcome (or `timeout`)."""
-        import time
-
         state = self.read()
         wanted = {"%s@%s" % (line.username, line.domain): line.username for line in state.lines}
         deadline = time.monotonic() + timeout
