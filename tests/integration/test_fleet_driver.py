@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import socket
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +19,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ansible_collections.switchboard.pbx.plugins.module_utils.fleet.driver import (  # noqa: E402
-    DesiredLine, DeviceError, Line, Target, driver_for, password_digest)
+    DesiredLine, DeviceError, Line, Target, password_digest)
+from ansible_collections.switchboard.pbx.plugins.module_utils.fleet.platforms import driver_for  # noqa: E402
 from support import devices  # noqa: E402
 from support.devices import DeviceFleet, SshDevice, keygen  # noqa: E402
 from support.kamailio import KamailioServer  # noqa: E402
@@ -219,6 +221,29 @@ def test_a_port_with_nothing_listening_is_unreachable(device):
         device.ip.rsplit(".", 1)[1], device.ip, closed)
 
 
+def test_a_port_that_never_speaks_ssh_is_unreachable_after_the_connect_timeout(device):
+    silent = socket.socket()
+    silent.bind((device.ip, 0))
+    silent.listen(5)
+    try:
+        started = time.monotonic()
+        with pytest.raises(DeviceError) as failed:
+            driver(device, port=silent.getsockname()[1], conn_timeout=1.0).connect()
+        waited = time.monotonic() - started
+    finally:
+        silent.close()
+    assert failed.value.status == "unreachable"
+    assert failed.value.reason == "no SSH session within 1s"
+    assert waited < 5
+
+
+def test_an_unknown_platform_is_refused_by_name(device):
+    with pytest.raises(ValueError) as refused:
+        driver_for(target_for(device), "snom_xml")
+    assert str(refused.value) == "device %s: no driver for platform 'snom_xml' (known: linux_baresip)" % (
+        target_for(device).name)
+
+
 def test_a_wrong_ssh_key_is_auth_failed(device):
     other_key = keygen(device.dir / "other_key", "not-authorised")
     with pytest.raises(DeviceError) as failed:
@@ -268,9 +293,9 @@ def test_ten_devices_read_sequentially_and_in_a_pool_of_ten(tmp_path):
             pooled = list(pool.map(connect_and_read, fleet.devices))
         pooled_seconds = time.monotonic() - started
 
-    assert [state.hotdesking for state, _ in sequential] == expected
-    assert [state.hotdesking for state, _ in pooled] == expected
-    per_device = sorted(seconds for _, seconds in sequential)
+    assert [state.hotdesking for state, _seconds in sequential] == expected
+    assert [state.hotdesking for state, _seconds in pooled] == expected
+    per_device = sorted(seconds for _state, seconds in sequential)
     print("\nfleet timing: connect+read per device median %.3fs (min %.3fs, max %.3fs); 10 devices sequential "
-          "%.2fs, ThreadPoolExecutor(10) %.2fs" % (per_device[5], per_device[0], per_device[-1],
-                                                  sequential_seconds, pooled_seconds))
+          "%.2fs, ThreadPoolExecutor(10) %.2fs"
+          % (per_device[5], per_device[0], per_device[-1], sequential_seconds, pooled_seconds))

@@ -251,7 +251,7 @@ class DeviceFleet:
     """N devices started together, stopped together (each by its PID)."""
 
     def __init__(self, count, parent_dir=None):
-        self.devices = [SshDevice(parent_dir=parent_dir) for _ in range(count)]
+        self.devices = [SshDevice(parent_dir=parent_dir) for _number in range(count)]
 
     def start(self):
         try:

@@ -2,16 +2,18 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The interface every device platform implements, and the SSH session they share.
 
-    driver = driver_for(Target(name="desk-1", host="127.0.0.10", port=2222, username="phone",
-                               key_file="...", known_hosts="...", options={"sip_port": 5060}))
+    driver = platforms.driver_for(Target(name="desk-1", host="127.0.0.10", port=2222, username="phone",
+                                         key_file="...", known_hosts="...", options={"sip_port": 5060}),
+                                  "linux_baresip")
     with driver:                          # one netmiko session (linux device type)
         state = driver.read()             # DeviceState(lines=(Line...), hotdesking, phone_running)
-        outcome = driver.apply(desired)   # "unchanged" or "changed"; writes only what differs
+        driver.apply(lines, hotdesking)   # "unchanged" or "changed"; writes only what differs
         driver.verify(timeout=5)          # {username: (code, reason)} as the phone saw it
 
 A driver is one file in this package named after its platform (`linux_baresip.py`) with a
-`Driver` class. Passwords go in (DesiredLine) but never come out: a read line carries a
-digest keyed by a random per-process key, good only for comparing within this run.
+`Driver` subclass of the one here, listed in platforms.py. Passwords go in (DesiredLine) but
+never come out: a read line carries a digest keyed by a random per-process key, good only
+for comparing within this run (so one run reads, compares and writes in one process).
 Failures are DeviceError with a status an operator acts on: `unreachable`, `auth_failed`,
 `timeout`, or `device_error` (the device answered, but not as the driver expects).
 """
@@ -21,8 +23,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
-import importlib
-import re
+import logging
 import secrets
 import socket
 
@@ -31,8 +32,9 @@ AUTH_FAILED = "auth_failed"
 TIMEOUT = "timeout"
 DEVICE_ERROR = "device_error"
 
+# paramiko logs (and prints, having no handler) what it raises; the driver reports every failure itself
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
 _DIGEST_KEY = secrets.token_bytes(32)  # per process: a digest means nothing outside this run
-_PLATFORM_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 def password_digest(password):
@@ -106,17 +108,6 @@ class DeviceError(Exception):
         self.reason = reason
 
 
-def driver_for(target, platform):
-    """The Driver of `platform` (the module of that name in this package) for `target`."""
-    if not _PLATFORM_NAME.match(platform or ""):
-        raise ValueError("device %s: platform %r is not a driver name" % (target.name, platform))
-    try:
-        module = importlib.import_module("%s.%s" % (__package__, platform))
-    except ImportError:
-        raise ValueError("device %s: no driver for platform %r" % (target.name, platform)) from None
-    return module.Driver(target)
-
-
 def _connect_failure(target, exc):
     """Classify what netmiko raised while connecting; its own exception carries paramiko's as context."""
     from netmiko.exceptions import NetmikoAuthenticationException
@@ -131,11 +122,11 @@ def _connect_failure(target, exc):
         # the device is not the one known_hosts names: authenticating it failed, so nothing is sent
         return DeviceError(AUTH_FAILED, target, "host key not verified against %s" % target.known_hosts)
     if isinstance(cause, socket.timeout):
-        return DeviceError(UNREACHABLE, target, "no answer within %.0fs" % target.conn_timeout)
+        return DeviceError(UNREACHABLE, target, "no answer within %gs" % target.conn_timeout)
     if isinstance(cause, OSError):
         return DeviceError(UNREACHABLE, target, cause.strerror or str(cause))
-    return DeviceError(UNREACHABLE, target, str(cause).strip().splitlines()[0] if str(cause).strip() else
-                       type(cause).__name__)
+    # the port answered, but no SSH session came up in time (no banner, no key exchange)
+    return DeviceError(UNREACHABLE, target, "no SSH session within %gs" % target.conn_timeout)
 
 
 class Driver:
@@ -190,7 +181,7 @@ class Driver:
             return self.connection.send_command(command, read_timeout=self.target.command_timeout,
                                                 strip_prompt=True, strip_command=True)
         except (NetmikoTimeoutException, ReadException, OSError, EOFError) as exc:
-            raise DeviceError(TIMEOUT, self.target, "no answer to a command within %.0fs (%s)"
+            raise DeviceError(TIMEOUT, self.target, "no answer to a command within %gs (%s)"
                               % (self.target.command_timeout, type(exc).__name__)) from None
 
     def put_file(self, path, text, mode=0o600):

@@ -53,7 +53,7 @@ def sections(output):
     for raw in output.splitlines():
         line = raw.rstrip("\r")
         if line.startswith("@@"):
-            name, _, value = line[2:].partition("=")
+            name, _equals, value = line[2:].partition("=")
             current = found.setdefault(name, [value] if value else [])
         elif current is not None:
             current.append(line)
