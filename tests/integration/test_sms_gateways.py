@@ -224,6 +224,33 @@ def test_kannel_delivery_reports_reach_our_listener_with_our_id(kannel):
     assert sorted(dlr.event(status) for _path, _id, status in reports) == ["accepted", "delivered"]
 
 
+def test_kannel_queue_and_reports_survive_a_bearerbox_restart(tmp_path):
+    """The SMSC link is away: Kannel queues (3), keeps the message in its spool across a bearerbox
+    restart, delivers it once the link is back, and the delivery reports still carry our id."""
+    server = kannel_support.KannelServer(tmp_path / "kannel")
+    server.render()
+    try:
+        server.start_bearerbox()
+        server.start_smsbox()
+        with HttpStub("ok") as listener:
+            sms = message(text="queued across a restart", dlr_url=listener.url + "/sms/dlr")
+            with open_gateway(server.gateway_url, password=server.password) as gateway:
+                outcome = gateway.send(sms)
+            assert (outcome.status, outcome.reason) == ("accepted", "HTTP 202: 3: Queued for later delivery")
+            server.stop_smsbox()
+            server.stop_bearerbox()
+            server.start_bearerbox()
+            server.start_fakesmsc()
+            server.start_smsbox()
+            assert [(r.to, r.text) for r in server.wait_received(1)] == [(PHONE, "queued across a restart")]
+            deadline = time.monotonic() + 10
+            while len(listener.requests) < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert sorted((r.query["id"], r.query["status"]) for r in listener.requests) == [(sms.id, "1"), (sms.id, "8")]
+    finally:
+        server.stop()
+
+
 # -- Kannel's other answers, from a stub ---------------------------------------------------------
 
 def stub_gateway(stub, timeout=2.0):
