@@ -39,7 +39,6 @@ def parse_gateway(value):
         raise _error(value, "it is empty")
     try:
         url = urlsplit(value.strip())
-        url.port  # noqa: B018 - urlsplit checks the port only when asked
     except ValueError as exc:
         raise _error(value, "not a URL (%s)" % exc) from None
     if url.scheme == "file":
@@ -78,12 +77,16 @@ def _file_settings(value, url):
 def _kannel_settings(value, url):
     if url.password is not None:
         raise _error(value, "the password does not belong in the URL: give it from the vault")
-    if not url.username or not url.hostname or url.port is None:
+    try:
+        port = url.port  # urlsplit checks the port only when asked
+    except ValueError as exc:
+        raise _error(value, "not a URL (%s)" % exc) from None
+    if not url.username or not url.hostname or port is None:
         raise _error(value, "Kannel needs USER@HOST:PORT")
     if url.path not in ("", "/") or url.fragment:
         raise _error(value, "Kannel takes no path: the sendsms URL is fixed")
     options = _kannel_options(value, url.query)
-    return KannelSettings(url.hostname, url.port, url.username, options["smsc"], options.get("from"))
+    return KannelSettings(url.hostname, port, url.username, options["smsc"], options.get("from"))
 
 
 def _kannel_options(value, query):
