@@ -8,7 +8,7 @@ import pytest
 from ansible_collections.switchboard.pbx.plugins.module_utils.errors import SwitchboardError
 from ansible_collections.switchboard.pbx.plugins.module_utils.sms import dlr
 from ansible_collections.switchboard.pbx.plugins.module_utils.sms.config import (
-    FileSettings, KannelSettings, open_gateway, parse_gateway)
+    FileSettings, KannelSettings, open_gateway, parse_gateway, parse_rate)
 from ansible_collections.switchboard.pbx.plugins.module_utils.sms.file import FileGateway
 from ansible_collections.switchboard.pbx.plugins.module_utils.sms.gateway import Message, check_message
 from ansible_collections.switchboard.pbx.plugins.module_utils.sms.kannel import KannelGateway
@@ -141,3 +141,15 @@ def test_negative_rate_is_refused():
     with pytest.raises(ValueError) as error:
         Pace(-1)
     assert str(error.value) == "SMS rate -1: messages per second must be 0 (no limit) or more"
+
+
+@pytest.mark.parametrize("value, rate", [(None, None), ("", None), (0, None), ("0", None), (10, 10.0), ("2.5", 2.5)])
+def test_sms_rate(value, rate):
+    assert parse_rate(value) == rate
+
+
+@pytest.mark.parametrize("value", [-1, "fast", "nan", "inf", True, [5]])
+def test_bad_sms_rate_says_what_is_wrong(value):
+    with pytest.raises(SwitchboardError) as error:
+        parse_rate(value)
+    assert str(error.value) == "switchboard_sms_rate %r: give messages per second, a number of 0 (no limit) or more" % (value,)

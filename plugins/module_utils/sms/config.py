@@ -13,8 +13,11 @@ import os
 from urllib.parse import parse_qs, urlsplit
 
 from ..errors import SwitchboardError
+from .file import FileGateway
+from .kannel import KannelGateway
 
 VARIABLE = "switchboard_sms_gateway"
+RATE_VARIABLE = "switchboard_sms_rate"
 FORMS = "file:///ABSOLUTE/DIR or kannel://USER@HOST:PORT?smsc=ID"
 KANNEL_OPTIONS = {"smsc": True, "from": False}  # query parameter -> required
 
@@ -51,17 +54,27 @@ def parse_gateway(value):
 def open_gateway(value, password=None, rate=None, timeout=10.0):
     """The gateway the URL names, ready to send (a Kannel gateway connects on its first message)."""
     settings = parse_gateway(value)
+    rate = parse_rate(rate)
     if isinstance(settings, FileSettings):
-        from .file import FileGateway
-
         return FileGateway(settings.directory, rate=rate)
-    from .kannel import KannelGateway
-
     if not password:
         raise SwitchboardError("%s %s: the Kannel sendsms password is missing (give it from the vault)"
                                % (VARIABLE, redact_url(value)))
     return KannelGateway(settings.host, settings.port, settings.username, password, settings.smsc,
                          sender=settings.sender, rate=rate, timeout=timeout)
+
+
+def parse_rate(value):
+    """`switchboard_sms_rate`: messages per second; None, 0 or '' means no limit."""
+    if value is None or value == "":
+        return None
+    try:
+        rate = float(value)
+    except (TypeError, ValueError):
+        rate = -1.0
+    if not rate >= 0 or rate == float("inf") or isinstance(value, bool):
+        raise SwitchboardError("%s %r: give messages per second, a number of 0 (no limit) or more" % (RATE_VARIABLE, value))
+    return rate or None
 
 
 def _file_settings(value, url):
