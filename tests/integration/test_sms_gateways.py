@@ -320,7 +320,9 @@ def test_kannel_reuses_one_connection():
 def test_kannel_connection_closed_while_idle_is_reopened_not_lost():
     with HttpStub("close_idle") as stub, stub_gateway(stub) as gateway:
         first = gateway.send(message())
-        time.sleep(0.2)  # the server has closed the kept-alive connection by now
+        deadline = time.monotonic() + 5
+        while not stub.closed_connections and time.monotonic() < deadline:  # the server closes the idle connection
+            time.sleep(0.01)
         second = gateway.send(message())
     assert (first.status, second.status) == ("accepted", "accepted")
     assert (len(stub.requests), stub.connections) == (2, 2)

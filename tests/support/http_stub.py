@@ -62,14 +62,22 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def shutdown_request(self, request):
+        super().shutdown_request(request)
+        self.stub.closed_connections += 1
+
+
 class HttpStub:
     def __init__(self, mode="accepted"):
         self.mode = mode
         self.requests = []
+        self.closed_connections = 0  # connections this server has closed
         self.released = threading.Event()
         self.port = free_port("127.0.0.1", ("tcp",))
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), _Handler)
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", self.port), _Handler)
         self._server.stub = self
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
