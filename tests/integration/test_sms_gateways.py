@@ -179,6 +179,16 @@ def test_kannel_accepts_with_its_documented_answer(kannel):
     assert (outcome.status, outcome.reason) == ("accepted", "HTTP 202: 0: Accepted for delivery")
 
 
+def test_kannel_sender_from_the_url_or_kannels_global_sender(kannel):
+    before = len(kannel.received())
+    with open_gateway(kannel.gateway_url + "&from=AcmePBX", password=kannel.password) as gateway:
+        assert gateway.send(message(text="from Acme")).status == "accepted"
+    with open_gateway(kannel.gateway_url, password=kannel.password) as gateway:
+        assert gateway.send(message(text="from the default")).status == "accepted"
+    received = kannel.wait_received(before + 2)[before:]
+    assert sorted((sms.sender, sms.text) for sms in received) == [("AcmePBX", "from Acme"), ("Switchboard", "from the default")]
+
+
 def test_kannel_refuses_an_unknown_smsc_for_good(kannel):
     before = len(kannel.received())
     with open_gateway(kannel.gateway_url.replace("smsc=FAKE", "smsc=NOWHERE"), password=kannel.password) as gateway:
