@@ -170,9 +170,12 @@ def test_file_gateway_that_cannot_write_has_not_sent(tmp_path):
 # -- the real Kannel -----------------------------------------------------------------------
 
 def test_kannel_accepts_with_its_documented_answer(kannel):
+    before = len(kannel.received())
     with open_gateway(kannel.gateway_url, password=kannel.password) as gateway:
-        outcome = gateway.send(message())
+        outcome = gateway.send(message(text="accepted and delivered"))
     assert (outcome.status, outcome.reason) == ("accepted", "HTTP 202: 0: Accepted for delivery")
+    # waited for here, so that no later test counts it as its own
+    assert [sms.text for sms in kannel.wait_received(before + 1)[before:]] == ["accepted and delivered"]
 
 
 def test_kannel_sender_from_the_url_or_kannels_global_sender(kannel):
