@@ -7,19 +7,47 @@ from __future__ import annotations
 from .acl import allows, parse_network
 from .errors import Problem
 from .model import account_numbers
+from .plan import allowed_networks
 
 
-def is_e164(number):
-    """'+' and a country code with a number of a possible length there: SPEC's own example
-    +391234567890 is not in an allocated Italian range, so allocation is not asked for."""
+def _parse_e164(number):
+    """The parsed number when it is '+', a country code and a number of a possible length there; else None."""
     import phonenumbers
 
     if not number.startswith("+"):
-        return False
+        return None
     try:
-        return phonenumbers.is_possible_number(phonenumbers.parse(number, None))
+        parsed = phonenumbers.parse(number, None)
     except phonenumbers.NumberParseException:
-        return False
+        return None
+    return parsed if phonenumbers.is_possible_number(parsed) else None
+
+
+def is_e164(number):
+    return _parse_e164(number) is not None
+
+
+# What an activation SMS cannot reach, in an operator's words. Only MOBILE and FIXED_LINE_OR_MOBILE
+# (countries such as the US, where the numbering plan does not tell them apart) can receive it:
+# pagers take no app, and a number in no allocated range (SPEC's own example +391234567890) reaches no phone.
+NO_SMS_TYPES = {
+    "FIXED_LINE": "a fixed-line number", "TOLL_FREE": "a toll-free number", "PREMIUM_RATE": "a premium-rate number",
+    "SHARED_COST": "a shared-cost number", "VOIP": "a VoIP number", "PERSONAL_NUMBER": "a personal (follow-me) number",
+    "PAGER": "a pager number", "UAN": "a company (UAN) number", "VOICEMAIL": "a voicemail access number",
+    "UNKNOWN": "in no allocated range of its country's numbering plan",
+}
+
+
+def sms_unreachable(number):
+    """None when ``number`` (E.164) can receive an activation SMS, else what kind of number it is."""
+    import phonenumbers
+    from phonenumbers import PhoneNumberType
+
+    kind = phonenumbers.number_type(_parse_e164(number))
+    if kind in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE):
+        return None
+    names = {getattr(PhoneNumberType, name): name for name in NO_SMS_TYPES}
+    return NO_SMS_TYPES[names.get(kind, "UNKNOWN")]
 
 
 class _Collector:
@@ -80,9 +108,7 @@ def _account_local(entry, out):
         if kind != "pgsm":
             out.add(entry, "activation", "only PGSM mobile clients can be activated by SMS",
                     "wizard activation is for mobile clients")
-        if not is_e164(account["number"]):
-            out.add(entry, "number", "%r is not an E.164 mobile number" % account["number"],
-                    "wizard activation needs E.164")
+        _wizard_number(entry, out)
         if entry.password is not None:
             out.add(entry, "password", "a wizard account's password is chosen by the system",
                     "wizard accounts take no password")
@@ -102,6 +128,17 @@ def _account_local(entry, out):
                         "ACL entries are ip/netmask or CIDR")
 
 
+def _wizard_number(entry, out):
+    number = entry.obj["number"]
+    if not is_e164(number):
+        out.add(entry, "number", "%r is not an E.164 mobile number" % number, "wizard activation needs E.164")
+        return
+    unreachable = sms_unreachable(number)
+    if unreachable:
+        out.add(entry, "number", "%r is %s: an activation SMS cannot reach it" % (number, unreachable),
+                "wizard activation needs a mobile number")
+
+
 def _account_references(entry, declared, out):
     account = entry.obj
     groups, profiles = declared.objects("groups"), declared.objects("provisioning_profiles")
@@ -118,6 +155,39 @@ def _account_references(entry, declared, out):
     for name in account["restricted_networks"]:
         if name not in networks:
             out.add(entry, "restricted_networks", "network list %r is not declared" % name, "references must exist")
+
+
+def _registrable(declared, out):
+    """An ACL, narrowed by restricted_networks, that allows no address locks the account out for good."""
+    networks = declared.objects("networks")
+    verdicts = {}  # many accounts share one ACL: compile it once, with plan's own compiler
+    for entry in declared.entries["accounts"]:
+        account = entry.obj
+        if not account["acl"] and not account["restricted_networks"]:
+            continue
+        if any(name not in networks for name in account["restricted_networks"]):
+            continue  # reported as a reference, or resolved against the platform
+        key = (tuple(item for rule in account["acl"] for item in rule.items()), tuple(account["restricted_networks"]))
+        if key not in verdicts:
+            verdicts[key] = _lockout(account, networks)
+        if verdicts[key]:
+            out.add(entry, *verdicts[key], rule="an account must be allowed to register from some address")
+
+
+def _lockout(account, networks):
+    """(field, message) when the account may register from nowhere, else None."""
+    try:
+        if allowed_networks(dict(account, restricted_networks=[]), networks) == ():
+            return "acl", "the ACL denies every address: the account could never register"
+        if allowed_networks(account, networks) == ():
+            lists = ", ".join(repr(name) for name in account["restricted_networks"])
+            if account["acl"]:
+                return "restricted_networks", ("no address the ACL permits is inside network list(s) %s: "
+                                               "the account could never register" % lists)
+            return "restricted_networks", "network list(s) %s hold no address: the account could never register" % lists
+    except ValueError:
+        pass  # a malformed network is reported where it is written
+    return None
 
 
 def _account_numbers(declared, out):
@@ -228,6 +298,7 @@ def check(declared):
     _groups_and_profiles(declared, out)
     for entry in declared.entries["accounts"]:
         _account_references(entry, declared, out)
+    _registrable(declared, out)
     _account_numbers(declared, out)
     _usernames(declared, out)
     _devices(declared, out)
