@@ -8,6 +8,7 @@ from .acl import allows, parse_network
 from .errors import Problem
 from .model import account_numbers
 from .plan import allowed_networks
+from .report import counted, named
 
 
 def _parse_e164(number):
@@ -305,20 +306,16 @@ def check(declared):
     return out.problems, _warnings(declared.entries["accounts"])
 
 
-WARNINGS_PER_KIND = 10  # the rest are counted: a warning per account would bury the output at 100k
-
-
 def _warnings(accounts):
-    kinds = {
-        "keepalive": ("keepalive is on: clients older than 11.1 cannot answer it and become unreachable, "
-                      "and it costs battery and traffic", lambda e: e.obj["keepalive"]),
-        "plain password": ("the password is plain text in the state; use !vault or the secrets file",
-                           lambda e: isinstance(e.password, str)),
-    }
+    """One warning per kind and run, naming the first accounts: a warning per account would bury the
+    output at 100k, and the same warnings come back on every run."""
+    keepalive = [e.key for e in accounts if e.obj["keepalive"]]
+    plain = [e.key for e in accounts if isinstance(e.password, str)]
     warnings = []
-    for text, applies in kinds.values():
-        hits = [e for e in accounts if applies(e)]
-        warnings.extend("%s: %s (%s): %s" % (e.file, e.path, e.key, text) for e in hits[:WARNINGS_PER_KIND])
-        if len(hits) > WARNINGS_PER_KIND:
-            warnings.append("%d more accounts: %s" % (len(hits) - WARNINGS_PER_KIND, text))
+    if keepalive:
+        warnings.append("keepalive is on for %s (clients older than 11.1 cannot answer it and become unreachable, "
+                        "and it costs battery and traffic): %s" % (counted(len(keepalive), "account"), named(keepalive)))
+    if plain:
+        warnings.append("%s a plain-text password in the state (use !vault or the secrets file): %s"
+                        % (counted(len(plain), "account has", "accounts have"), named(plain)))
     return warnings
