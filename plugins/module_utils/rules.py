@@ -176,19 +176,20 @@ def _registrable(declared, out):
 
 
 def _lockout(account, networks):
-    """(field, message) when the account may register from nowhere, else None."""
+    """(field, message) when the account may register from nowhere, else None. One compilation per ACL
+    when it allows something (the usual case); which part locks the account out is only asked then."""
     try:
-        if allowed_networks(dict(account, restricted_networks=[]), networks) == ():
+        if allowed_networks(account, networks) != ():
+            return None
+        if not account["restricted_networks"] or allowed_networks(dict(account, restricted_networks=[]), networks) == ():
             return "acl", "the ACL denies every address: the account could never register"
-        if allowed_networks(account, networks) == ():
-            lists = ", ".join(repr(name) for name in account["restricted_networks"])
-            if account["acl"]:
-                return "restricted_networks", ("no address the ACL permits is inside network list(s) %s: "
-                                               "the account could never register" % lists)
-            return "restricted_networks", "network list(s) %s hold no address: the account could never register" % lists
     except ValueError:
-        pass  # a malformed network is reported where it is written
-    return None
+        return None  # a malformed network is reported where it is written
+    lists = ", ".join(repr(name) for name in account["restricted_networks"])
+    if account["acl"]:
+        return "restricted_networks", ("no address the ACL permits is inside network list(s) %s: "
+                                       "the account could never register" % lists)
+    return "restricted_networks", "network list(s) %s hold no address: the account could never register" % lists
 
 
 def _account_numbers(declared, out):

@@ -7,8 +7,8 @@ Supported: words (all must match, SPEC's AND), ``*`` and ``?`` wildcards (in phr
 parentheses, ``field:word``, ``field:"phrase"``, ``field:(a OR b)`` and backslash escapes.
 Text is split into words at every character that is not a letter or a digit, in the fields and in
 the query alike, so ``rossi`` finds ``marco.rossi@x.it`` and ``marco.rossi@x.it`` is the phrase of its
-words. Case and accents are ignored. Numbers are searched as their digits: ``+393471234567`` and
-``number:+39347*`` find the account by any of its numbers.
+words. Case and accents are ignored. Numbers are searched as their digits: ``+393471234567``,
+``"+39 347 123 4567"`` and ``number:+39347*`` find the account by any of its numbers.
 
 Where Lucene would silently match nothing, this search answers or refuses: a query of only NOT terms
 matches every account but those; lower-case and/or/not are refused (operators are capitals). Fuzzy
@@ -23,7 +23,6 @@ import unicodedata
 SEARCH_FIELDS = ("owner", "username", "callerid", "email", "description", "number")
 NUMBER_FIELDS = ("number", "secondary_number", "additional_numbers")  # the "number" field: all of an account's numbers
 
-_WORD = re.compile(r"[^\W_]+")
 _PATTERN_WORD = re.compile(r"(?:[^\W_]|[*?])+")
 _OPERATORS = {"AND": "AND", "&&": "AND", "OR": "OR", "||": "OR", "NOT": "NOT", "!": "NOT"}
 _UNSUPPORTED = {
@@ -36,14 +35,12 @@ _UNSUPPORTED.update({"]": _UNSUPPORTED["["], "{": _UNSUPPORTED["["], "}": _UNSUP
 _TERM_END = set(' \t\r\n()":')
 
 
-def _fold(text):
+def fold(text):
     """Lower case without accents: 'Niccolò' and 'niccolo' are one word."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
-def words(text):
-    return _WORD.findall(_fold(text))
 
 
 class _Token:
@@ -215,39 +212,48 @@ def _term(token, fields):
     if token.kind == "TERM" and token.shown.lower() in ("and", "or", "not") and fields == SEARCH_FIELDS:
         raise ValueError("%s: write %s in capitals for the operator, or quote it to search the word"
                          % (token.where(), token.text.upper()))
-    patterns = _PATTERN_WORD.findall(_fold(token.text))
+    patterns = _PATTERN_WORD.findall(fold(token.text))
     if not patterns:
         raise ValueError("%s has no letter or digit to search for" % token.where())
-    matchers = [_word_matcher(p) for p in patterns]
-    return lambda index: any(_contains(value, matchers) for field in fields for value in index[field])
+    by_field = {field: _phrase(patterns) for field in fields}
+    if "number" in by_field:  # "+39 347 123 4567" is one number: its digits are one word
+        by_field["number"] = _phrase(["".join(patterns)])
+    return lambda text: any(by_field[field](text[field]) for field in fields)
 
 
-def _word_matcher(pattern):
-    if "*" not in pattern and "?" not in pattern:
-        return pattern.__eq__
-    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.compile(regex, re.DOTALL).fullmatch
+_LETTER = r"[^\W_]"  # a letter or a digit: what words are made of
 
 
-def _contains(value_words, matchers):
-    """The matchers match consecutive words of one value (a phrase; one word is a phrase of one)."""
-    span = len(matchers)
-    return any(all(m(w) for m, w in zip(matchers, value_words[start:start + span]))
-               for start in range(len(value_words) - span + 1))
+def _phrase(patterns):
+    """One regular expression for consecutive whole words (a phrase; one word is a phrase of one), searched
+    in the folded text at C speed: '*' is any letters or digits, '?' one, and each word has at least one."""
+    def word(pattern):
+        return "(?=%s)" % _LETTER + "".join(_LETTER + "*" if c == "*" else _LETTER if c == "?" else re.escape(c)
+                                            for c in pattern)
+    body = r"[\W_]+".join(word(p) for p in patterns)
+    return re.compile(r"(?<!%s)%s(?!%s)" % (_LETTER, body, _LETTER)).search
 
 
-def _index(account):
-    index = {field: [words(str(account.get(field) or ""))] for field in SEARCH_FIELDS if field != "number"}
-    numbers = []
-    for field in NUMBER_FIELDS:
-        value = account.get(field) or []
-        numbers.extend(words(number) for number in ([value] if isinstance(value, str) else value))
-    index["number"] = numbers
-    return index
+class _Text(dict):
+    """An account's folded text per field, made only when the query asks for the field; the "number" field
+    holds all the account's numbers."""
+
+    def __init__(self, account):
+        super().__init__()
+        self.account = account
+
+    def __missing__(self, field):
+        if field == "number":
+            values = [self.account.get(f) or [] for f in NUMBER_FIELDS]
+            text = " ".join(n for value in values for n in ([value] if isinstance(value, str) else value))
+        else:
+            text = fold(str(self.account.get(field) or ""))
+        self[field] = text
+        return text
 
 
 def compile_query(query):
     """Return a predicate over accounts (declared form); raises ValueError, with the reason, for a query
     this search does not understand."""
     node = _Parser(_lex(query)).parse()
-    return lambda account: bool(node(_index(account)))
+    return lambda account: bool(node(_Text(account)))

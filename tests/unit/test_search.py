@@ -6,7 +6,7 @@ import re
 import pytest
 from hypothesis import assume, given, settings, strategies as st
 
-from ansible_collections.switchboard.pbx.plugins.module_utils.search import compile_query, words
+from ansible_collections.switchboard.pbx.plugins.module_utils.search import compile_query, fold
 
 PEOPLE = [{"owner": "Marco Rossi", "email": "marco.rossi@rossi-logistica.example", "number": "+393471234567",
            "secondary_number": "+390298765401", "additional_numbers": []},
@@ -70,6 +70,9 @@ def owners(query):
     ("number:+390298765402", ["Marco Bianchi"]),
     ("number:111", ["Giulio Marconi"]),
     ("number:+3902*", ["Marco Rossi", "Marco Bianchi", "Niccolò Ferrari"]),
+    ('"+39 347 123 4567"', ["Marco Rossi"]),
+    ('number:"+39 02 9876 540?"', ["Marco Rossi", "Marco Bianchi"]),
+    ("+39 347 123 4567", []),  # four words, each a whole word of some field: none is
     # escapes
     (r"\AND", []),
     (r"marco\.rossi", ["Marco Rossi"]),
@@ -124,8 +127,8 @@ def test_every_word_of_a_field_finds_the_account(parts, data):
     text = "".join(word + separator for word, separator in parts)
     account = {"owner": text, "number": "+393471234567"}
     word = data.draw(st.sampled_from([w for w, _s in parts]))
-    assume(not re.fullmatch(r"(?i)and|or|not", word) and len(words(word)) == 1)
-    folded = words(word)[0]  # case folding may change the length: 'ß' is 'ss'
+    folded = fold(word)  # case folding may change the length: 'ß' is 'ss'
+    assume(not re.fullmatch(r"(?i)and|or|not", word) and re.fullmatch(r"[^\W_]+", folded))
     for query in (word, '"%s"' % word, "owner:%s" % word, folded[:1] + "*", "owner:" + "?" * len(folded)):
         assert compile_query(query)(account), query
     assert compile_query('"%s"' % text.replace('"', " "))(account)
@@ -142,3 +145,21 @@ def test_any_query_either_compiles_or_says_why(query):
     else:
         for person in PEOPLE:
             match(person)
+
+
+def whole_word_phrase(text, patterns):
+    """The reference: split into words, then each pattern fullmatches the next word (fnmatch-style)."""
+    found = re.findall(r"[^\W_]+", fold(text))
+
+    def matches(pattern, word):
+        regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+        return re.fullmatch(regex, word, re.DOTALL) is not None
+    return any(all(matches(p, w) for p, w in zip(patterns, found[start:start + len(patterns)]))
+               for start in range(len(found) - len(patterns) + 1))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text("ab1É .-@", max_size=20), st.lists(st.text("ab1é*?", min_size=1, max_size=4), min_size=1, max_size=3))
+def test_phrases_and_wildcards_match_like_whole_words(text, patterns):
+    query = 'owner:"%s"' % " ".join(patterns)
+    assert compile_query(query)({"owner": text}) == whole_word_phrase(text, [fold(p) for p in patterns]), query
