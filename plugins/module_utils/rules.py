@@ -39,12 +39,12 @@ NO_SMS_TYPES = {
 }
 
 
-def sms_unreachable(number):
-    """None when ``number`` (E.164) can receive an activation SMS, else what kind of number it is."""
+def sms_unreachable(parsed):
+    """None when the parsed E.164 number can receive an activation SMS, else what kind of number it is."""
     import phonenumbers
     from phonenumbers import PhoneNumberType
 
-    kind = phonenumbers.number_type(_parse_e164(number))
+    kind = phonenumbers.number_type(parsed)
     if kind in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE):
         return None
     names = {getattr(PhoneNumberType, name): name for name in NO_SMS_TYPES}
@@ -131,10 +131,11 @@ def _account_local(entry, out):
 
 def _wizard_number(entry, out):
     number = entry.obj["number"]
-    if not is_e164(number):
+    parsed = _parse_e164(number)
+    if parsed is None:
         out.add(entry, "number", "%r is not an E.164 mobile number" % number, "wizard activation needs E.164")
         return
-    unreachable = sms_unreachable(number)
+    unreachable = sms_unreachable(parsed)
     if unreachable:
         out.add(entry, "number", "%r is %s: an activation SMS cannot reach it" % (number, unreachable),
                 "wizard activation needs a mobile number")
