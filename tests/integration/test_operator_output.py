@@ -5,7 +5,7 @@ import json
 import re
 import shutil
 
-from conftest import DEMO_STATE, recap_changed, write_state
+from conftest import DEMO_STATE, file_digest, recap_changed, write_state
 from test_modules import connection, task_playbook
 
 NO_DICT = re.compile(r"\{'|'\w+': ")  # a Python dict repr, e.g. {'accounts': {'create': 5}}
@@ -112,3 +112,24 @@ def test_platform_info_searches_in_lucene_syntax(playbook):
         {"switchboard.pbx.platform_info": dict(connection(), kinds=["accounts"], query="Marco~1")}])
     output = playbook.run(playbook=str(path), expect_rc=2)
     assert "query 'Marco~1': fuzzy and proximity searches ('~') are not supported (character 6)" in output
+
+
+def test_a_landline_wizard_and_a_locked_out_acl_write_nothing(playbook):
+    shutil.copytree(DEMO_STATE, playbook.state_dir)
+    playbook.run()
+    before = file_digest(playbook.dsn[len("sqlite://"):])
+    sales = playbook.state_dir / "field-sales.yml"
+    sales.write_text(sales.read_text().replace('"+393489876543"', '"+390212345688"'))
+    office = playbook.state_dir / "milano-office.yml"
+    office.write_text(office.read_text().replace("permit: 216.27.242.66/255.255.255.255", "deny: 216.27.242.66/32")
+                      .replace("restricted_networks: head-office", "restricted_networks: head-office\n"
+                               "    acl: [{deny: 0.0.0.0/0}, {permit: 198.51.100.0/24}]"))
+    output = playbook.run(expect_rc=2)
+    assert ("field-sales.yml: accounts[1].number: '+390212345688' is a fixed-line number: an activation SMS cannot "
+            "reach it (rule: wizard activation needs a mobile number)") in output
+    assert ("milano-office.yml: accounts[0].acl: the ACL denies every address: the account could never register "
+            "(rule: an account must be allowed to register from some address)") in output
+    assert ("milano-office.yml: accounts[1].restricted_networks: no address the ACL permits is inside network list(s) "
+            "'head-office': the account could never register "
+            "(rule: an account must be allowed to register from some address)") in output
+    assert file_digest(playbook.dsn[len("sqlite://"):]) == before
