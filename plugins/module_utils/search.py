@@ -17,6 +17,7 @@ matches every account but those; lower-case and/or/not are refused (operators ar
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 
@@ -227,11 +228,25 @@ _LETTER = r"[^\W_]"  # a letter or a digit: what words are made of
 def _phrase(patterns):
     """One regular expression for consecutive whole words (a phrase; one word is a phrase of one), searched
     in the folded text at C speed: '*' is any letters or digits, '?' one, and each word has at least one."""
-    def word(pattern):
-        return "(?=%s)" % _LETTER + "".join(_LETTER + "*" if c == "*" else _LETTER if c == "?" else re.escape(c)
-                                            for c in pattern)
-    body = r"[\W_]+".join(word(p) for p in patterns)
+    groups = itertools.count()
+    body = r"[\W_]+".join(_word(p, groups) for p in patterns)
     return re.compile(r"(?<!%s)%s(?!%s)" % (_LETTER, body, _LETTER)).search
+
+
+def _word(pattern, groups):
+    """A segment between two stars matches at its first place, never retried: a lookahead captures it and a
+    back-reference consumes it (an atomic group, as fnmatch builds it), so '*a*a*a*a*b' stays linear."""
+    def fixed(segment):
+        return "".join(_LETTER if c == "?" else re.escape(c) for c in segment)
+    segments = pattern.split("*")
+    regex = "(?=%s)%s" % (_LETTER, fixed(segments[0]))
+    for segment in segments[1:-1]:
+        if segment:
+            name = "s%d" % next(groups)
+            regex += "(?=(?P<%s>%s*?%s))(?P=%s)" % (name, _LETTER, fixed(segment), name)
+    if len(segments) > 1:
+        regex += "%s*%s" % (_LETTER, fixed(segments[-1]))
+    return regex
 
 
 class _Text(dict):
