@@ -216,10 +216,12 @@ def _term(token, fields):
     patterns = _PATTERN_WORD.findall(fold(token.text))
     if not patterns:
         raise ValueError("%s has no letter or digit to search for" % token.where())
-    by_field = {field: _phrase(patterns) for field in fields}
-    if "number" in by_field:  # "+39 347 123 4567" is one number: its digits are one word
-        by_field["number"] = _phrase(["".join(patterns)])
-    return lambda text: any(by_field[field](text[field]) for field in fields)
+    number = ("number", _phrase(["".join(patterns)]))  # "+39 347 123 4567" is one number: its digits are one word
+    if fields == SEARCH_FIELDS:
+        searches = [(_ALL_TEXT, _phrase(patterns)), number]
+    else:
+        searches = [number if fields == ("number",) else (fields[0], _phrase(patterns))]
+    return lambda text: any(search(text[field]) for field, search in searches)
 
 
 _LETTER = r"[^\W_]"  # a letter or a digit: what words are made of
@@ -229,7 +231,7 @@ def _phrase(patterns):
     """One regular expression for consecutive whole words (a phrase; one word is a phrase of one), searched
     in the folded text at C speed: '*' is any letters or digits, '?' one, and each word has at least one."""
     groups = itertools.count()
-    body = r"[\W_]+".join(_word(p, groups) for p in patterns)
+    body = r"(?:[^\w\0]|_)+".join(_word(p, groups) for p in patterns)  # never across \0, from one field into the next
     return re.compile(r"(?<!%s)%s(?!%s)" % (_LETTER, body, _LETTER)).search
 
 
@@ -249,6 +251,9 @@ def _word(pattern, groups):
     return regex
 
 
+_ALL_TEXT = "*"  # every field but "number", apart: one search instead of five
+
+
 class _Text(dict):
     """An account's folded text per field, made only when the query asks for the field; the "number" field
     holds all the account's numbers."""
@@ -261,6 +266,8 @@ class _Text(dict):
         if field == "number":
             values = [self.account.get(f) or [] for f in NUMBER_FIELDS]
             text = " ".join(n for value in values for n in ([value] if isinstance(value, str) else value))
+        elif field == _ALL_TEXT:
+            text = fold("\0".join(str(self.account.get(f) or "") for f in SEARCH_FIELDS if f != "number"))
         else:
             text = fold(str(self.account.get(field) or ""))
         self[field] = text

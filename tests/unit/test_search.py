@@ -38,6 +38,7 @@ def owners(query):
     ('owner:"marco bianchi"', ["Marco Bianchi"]),
     ('email:"marco rossi"', ["Marco Rossi"]),
     ('"marco ros*"', ["Marco Rossi"]),
+    ('"bianchi sales"', []),  # a phrase never runs from one field (owner) into the next (description)
     # words split on punctuation, in the fields and in the query
     ("rossi", ["Marco Rossi"]),
     ("logistica", ["Marco Rossi"]),
