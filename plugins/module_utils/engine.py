@@ -95,6 +95,8 @@ def reconcile(options, load_declared, select=None):
                                        {"mode": options.mode, "check_mode": options.check_mode, "at": now()})
     return {
         "changed": bool(changes),
+        "message": report.summary_sentence(counts, options.check_mode),
+        "summary_text": report.summary_text(changes, counts, options.check_mode, plan_file),
         "summary": counts,
         "changes": ["%s %s%s" % (d["action"], d["address"], (" (%s)" % ", ".join(d["fields"])) if d["fields"] else "")
                     for d in descriptions[:DIFF_LIMIT]],

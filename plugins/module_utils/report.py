@@ -74,3 +74,55 @@ def write_plan_file(report_dir, descriptions, counts, meta):
     except OSError as exc:
         raise SwitchboardError("cannot write the plan report to %r: %s" % (path, exc.strerror))
     return path
+
+
+# The task output: the counts above and the changes, in sentences an operator reads at a glance.
+NAMED = 10  # objects named per line; the plan file names them all
+ACTIONS = (("create", "created"), ("replace", "replaced"), ("update", "updated"), ("delete", "deleted"))
+NOUNS = (("accounts", "account"), ("groups", "group"), ("numbers", "number"), ("devices", "device"),
+         ("networks", "network list"), ("provisioning_profiles", "provisioning profile"))
+
+
+def counted(count, singular, plural=None):
+    return "%d %s" % (count, singular if count == 1 else plural or singular + "s")
+
+
+def joined(items):
+    return items[0] if len(items) == 1 else "%s and %s" % (", ".join(items[:-1]), items[-1])
+
+
+def named(names, limit=NAMED, more=""):
+    """'a, b and c', or the first ``limit`` then 'and 54 more' (and what ``more`` adds: ': see the plan file')."""
+    if len(names) <= limit:
+        return joined(names)
+    return "%s and %d more%s" % (", ".join(names[:limit]), len(names) - limit, more)
+
+
+def summary_sentence(counts, check_mode):
+    """'created 2 accounts and 1 group, updated 1 group', from summary()'s counts."""
+    parts = []
+    for action, done in ACTIONS:
+        kinds = [counted(counts[kind][action], noun) for kind, noun in NOUNS if action in counts.get(kind, {})]
+        if kinds:
+            parts.append("%s %s" % (action if check_mode else done, joined(kinds)))
+    if not parts:
+        return "no change%s: the platform matches the declared state" % (" planned" if check_mode else "")
+    if check_mode:
+        return "would %s (check mode: nothing was written)" % ", ".join(parts)
+    return ", ".join(parts)
+
+
+def summary_text(changes, counts, check_mode, plan_file):
+    """The lines the playbooks print: the sentence, then per action and kind the objects it touched."""
+    keys = {}
+    for change in changes:
+        keys.setdefault((change.action, change.kind), []).append(change.key)
+    lines = [summary_sentence(counts, check_mode)]
+    for action, done in ACTIONS:
+        for kind, noun in NOUNS:
+            touched = keys.get((action, kind))
+            if touched:
+                lines.append("%s %s: %s" % ("would " + action if check_mode else done, noun if len(touched) == 1 else noun + "s",
+                                            named(touched, more=": see the plan file")))
+    lines.append("full plan (every change, secrets masked): %s" % plan_file)
+    return lines

@@ -7,19 +7,48 @@ from __future__ import annotations
 from .acl import allows, parse_network
 from .errors import Problem
 from .model import account_numbers
+from .plan import allowed_networks
+from .report import counted, named
 
 
-def is_e164(number):
-    """'+' and a country code with a number of a possible length there: SPEC's own example
-    +391234567890 is not in an allocated Italian range, so allocation is not asked for."""
+def _parse_e164(number):
+    """The parsed number when it is '+', a country code and a number of a possible length there; else None."""
     import phonenumbers
 
     if not number.startswith("+"):
-        return False
+        return None
     try:
-        return phonenumbers.is_possible_number(phonenumbers.parse(number, None))
+        parsed = phonenumbers.parse(number, None)
     except phonenumbers.NumberParseException:
-        return False
+        return None
+    return parsed if phonenumbers.is_possible_number(parsed) else None
+
+
+def is_e164(number):
+    return _parse_e164(number) is not None
+
+
+# What an activation SMS cannot reach, in an operator's words. Only MOBILE and FIXED_LINE_OR_MOBILE
+# (countries such as the US, where the numbering plan does not tell them apart) can receive it:
+# pagers take no app, and a number in no allocated range (SPEC's own example +391234567890) reaches no phone.
+NO_SMS_TYPES = {
+    "FIXED_LINE": "a fixed-line number", "TOLL_FREE": "a toll-free number", "PREMIUM_RATE": "a premium-rate number",
+    "SHARED_COST": "a shared-cost number", "VOIP": "a VoIP number", "PERSONAL_NUMBER": "a personal (follow-me) number",
+    "PAGER": "a pager number", "UAN": "a company (UAN) number", "VOICEMAIL": "a voicemail access number",
+    "UNKNOWN": "in no allocated range of its country's numbering plan",
+}
+
+
+def sms_unreachable(parsed):
+    """None when the parsed E.164 number can receive an activation SMS, else what kind of number it is."""
+    import phonenumbers
+    from phonenumbers import PhoneNumberType
+
+    kind = phonenumbers.number_type(parsed)
+    if kind in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE):
+        return None
+    names = {getattr(PhoneNumberType, name): name for name in NO_SMS_TYPES}
+    return NO_SMS_TYPES[names.get(kind, "UNKNOWN")]
 
 
 class _Collector:
@@ -80,9 +109,7 @@ def _account_local(entry, out):
         if kind != "pgsm":
             out.add(entry, "activation", "only PGSM mobile clients can be activated by SMS",
                     "wizard activation is for mobile clients")
-        if not is_e164(account["number"]):
-            out.add(entry, "number", "%r is not an E.164 mobile number" % account["number"],
-                    "wizard activation needs E.164")
+        _wizard_number(entry, out)
         if entry.password is not None:
             out.add(entry, "password", "a wizard account's password is chosen by the system",
                     "wizard accounts take no password")
@@ -102,6 +129,18 @@ def _account_local(entry, out):
                         "ACL entries are ip/netmask or CIDR")
 
 
+def _wizard_number(entry, out):
+    number = entry.obj["number"]
+    parsed = _parse_e164(number)
+    if parsed is None:
+        out.add(entry, "number", "%r is not an E.164 mobile number" % number, "wizard activation needs E.164")
+        return
+    unreachable = sms_unreachable(parsed)
+    if unreachable:
+        out.add(entry, "number", "%r is %s: an activation SMS cannot reach it" % (number, unreachable),
+                "wizard activation needs a mobile number")
+
+
 def _account_references(entry, declared, out):
     account = entry.obj
     groups, profiles = declared.objects("groups"), declared.objects("provisioning_profiles")
@@ -118,6 +157,40 @@ def _account_references(entry, declared, out):
     for name in account["restricted_networks"]:
         if name not in networks:
             out.add(entry, "restricted_networks", "network list %r is not declared" % name, "references must exist")
+
+
+def _registrable(declared, out):
+    """An ACL, narrowed by restricted_networks, that allows no address locks the account out for good."""
+    networks = declared.objects("networks")
+    verdicts = {}  # many accounts share one ACL: compile it once, with plan's own compiler
+    for entry in declared.entries["accounts"]:
+        account = entry.obj
+        if not account["acl"] and not account["restricted_networks"]:
+            continue
+        if any(name not in networks for name in account["restricted_networks"]):
+            continue  # reported as a reference, or resolved against the platform
+        key = (tuple(item for rule in account["acl"] for item in rule.items()), tuple(account["restricted_networks"]))
+        if key not in verdicts:
+            verdicts[key] = _lockout(account, networks)
+        if verdicts[key]:
+            out.add(entry, *verdicts[key], rule="an account must be allowed to register from some address")
+
+
+def _lockout(account, networks):
+    """(field, message) when the account may register from nowhere, else None. One compilation per ACL
+    when it allows something (the usual case); which part locks the account out is only asked then."""
+    try:
+        if allowed_networks(account, networks) != ():
+            return None
+        if not account["restricted_networks"] or allowed_networks(dict(account, restricted_networks=[]), networks) == ():
+            return "acl", "the ACL denies every address: the account could never register"
+    except ValueError:
+        return None  # a malformed network is reported where it is written
+    lists = ", ".join(repr(name) for name in account["restricted_networks"])
+    if account["acl"]:
+        return "restricted_networks", ("no address the ACL permits is inside network list(s) %s: "
+                                       "the account could never register" % lists)
+    return "restricted_networks", "network list(s) %s hold no address: the account could never register" % lists
 
 
 def _account_numbers(declared, out):
@@ -228,26 +301,23 @@ def check(declared):
     _groups_and_profiles(declared, out)
     for entry in declared.entries["accounts"]:
         _account_references(entry, declared, out)
+    _registrable(declared, out)
     _account_numbers(declared, out)
     _usernames(declared, out)
     _devices(declared, out)
     return out.problems, _warnings(declared.entries["accounts"])
 
 
-WARNINGS_PER_KIND = 10  # the rest are counted: a warning per account would bury the output at 100k
-
-
 def _warnings(accounts):
-    kinds = {
-        "keepalive": ("keepalive is on: clients older than 11.1 cannot answer it and become unreachable, "
-                      "and it costs battery and traffic", lambda e: e.obj["keepalive"]),
-        "plain password": ("the password is plain text in the state; use !vault or the secrets file",
-                           lambda e: isinstance(e.password, str)),
-    }
+    """One warning per kind and run, naming the first accounts: a warning per account would bury the
+    output at 100k, and the same warnings come back on every run."""
+    keepalive = [e.key for e in accounts if e.obj["keepalive"]]
+    plain = [e.key for e in accounts if isinstance(e.password, str)]
     warnings = []
-    for text, applies in kinds.values():
-        hits = [e for e in accounts if applies(e)]
-        warnings.extend("%s: %s (%s): %s" % (e.file, e.path, e.key, text) for e in hits[:WARNINGS_PER_KIND])
-        if len(hits) > WARNINGS_PER_KIND:
-            warnings.append("%d more accounts: %s" % (len(hits) - WARNINGS_PER_KIND, text))
+    if keepalive:
+        warnings.append("keepalive is on for %s (clients older than 11.1 cannot answer it and become unreachable, "
+                        "and it costs battery and traffic): %s" % (counted(len(keepalive), "account"), named(keepalive)))
+    if plain:
+        warnings.append("%s a plain-text password in the state (use !vault or the secrets file): %s"
+                        % (counted(len(plain), "account has", "accounts have"), named(plain)))
     return warnings

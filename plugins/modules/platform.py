@@ -62,10 +62,23 @@ EXAMPLES = r"""
 
 - name: Show what changed
   ansible.builtin.debug:
-    var: platform.summary
+    msg: "{{ platform.summary_text }}"
 """
 
 RETURN = r"""
+message:
+  description: The plan in one sentence, from the same counts as RV(summary).
+  returned: always
+  type: str
+  sample: "created 2 accounts and 1 group, updated 1 group"
+summary_text:
+  description:
+    - What the playbooks print - RV(message), then per action and kind the objects touched (the first 10, then how many more),
+      then the plan file.
+  returned: always
+  type: list
+  elements: str
+  sample: ["created 2 accounts", "created accounts: +393471234567 and +393489876543", "full plan (every change, secrets masked): /r/plan.json"]
 summary:
   description: Number of changes per kind and action.
   returned: always

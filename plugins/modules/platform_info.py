@@ -33,8 +33,13 @@ options:
     type: str
   query:
     description:
-      - Keep only accounts matching this search (owner, username, callerid, email, description).
-      - Words are AND-ed and match whole words; C(*) and C(?) are wildcards; C(field:pattern) searches one field.
+      - Keep only accounts matching this search (owner, username, callerid, email, description and the account's numbers).
+      - Lucene's query syntax, the part that fits - words are AND-ed and match whole words (text is split at punctuation,
+        case and accents are ignored); C(*) and C(?) are wildcards; C("Marco Rossi") is a phrase; C(AND), C(OR), C(NOT),
+        C(+word), C(-word) and parentheses combine terms; C(field:word), C(field:"phrase") and C(field:(a OR b)) search one
+        field (V(owner), V(username), V(callerid), V(email), V(description), V(number)); C(+393471234567) or
+        C(number:+39347*) finds an account by any of its numbers.
+      - Fuzzy C(~), boosts C(^), ranges and regular expressions are refused with the reason, as is a malformed query.
     type: str
 """
 

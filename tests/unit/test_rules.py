@@ -175,11 +175,11 @@ def test_white_space_in_a_key_is_refused(tmp_path):
     assert "s.yml: accounts[0].number: '+390212345601\\n': white space is not allowed here (rule: schema: not)" in found
 
 
-def test_the_spec_example_number_is_accepted_for_wizard_activation(tmp_path):
-    write_state(tmp_path / "state", {"s.yml": {"groups": GROUPS, "provisioning_profiles": PROFILES,
-                                               "accounts": [wizard(number="+391234567890")]}})
-    declared, _warnings = load_declared(str(tmp_path / "state"))
-    assert list(declared.objects("accounts")) == ["+391234567890"]
+def test_the_spec_example_number_is_e164_but_reaches_no_phone(tmp_path):
+    """SPEC's +391234567890 shows the E.164 shape; it is in no allocated Italian range, so no SMS reaches it."""
+    assert problems(tmp_path, accounts=[wizard(number="+391234567890")]) == [
+        "s.yml: accounts[0].number: '+391234567890' is in no allocated range of its country's numbering plan: "
+        "an activation SMS cannot reach it (rule: wizard activation needs a mobile number)"]
 
 
 def test_a_misplaced_account_does_not_echo_its_password(tmp_path):
