@@ -8,6 +8,7 @@ import datetime
 import json
 import os
 
+from . import unmanaged
 from .errors import SwitchboardError
 from .model import declared_form
 
@@ -33,6 +34,10 @@ def describe(change):
         entry["steps"] = ["disable old", "delete old", "create"]
     entry["before"] = _shown(change.before, change)
     entry["after"] = _shown(change.after, change)
+    if change.kamailio:  # Kamailio's rows drifted: the facts an operator checks, in words
+        entry["before"]["kamailio"], entry["after"]["kamailio"] = change.kamailio
+    if change.rows and change.kind == "accounts":
+        entry["removes"] = unmanaged.removed(change.rows)
     if change.file:
         entry["declared_at"] = "%s: %s" % (change.file, change.path)
     return entry
