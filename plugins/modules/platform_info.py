@@ -60,17 +60,14 @@ state:
   type: dict
   sample: {accounts: [{number: "+393471234567", group: field-sales, type: pgsm, username: "6783955557"}]}
 account_status:
-  description: Per returned account, its activation status and whether it is enabled now.
+  description:
+    - Per returned account, its activation status and whether it is enabled now.
+    - C(subscriber_row=missing) when the account's subscriber row (its SIP credential) is gone.
   returned: always
   type: dict
   sample: {"+390212345601": {last_status: created, last_status_date: "2026-11-22 02:29:18", enabled: true,
            connected: true, registrations: [{contact: "sip:4101@10.20.0.15:5060", source: "10.20.0.15:5060",
            expires: 3581, user_agent: "snom D785"}]}}
-  contains:
-    subscriber_row:
-      description: C(missing) when the account's subscriber row (its SIP credential) is gone; absent otherwise.
-      type: str
-      returned: when the row is missing
 unmanaged:
   description:
     - Rows of Kamailio's tables (subscriber, dbaliases, grp, usr_preferences) that no account of this SIP domain

@@ -267,7 +267,8 @@ def test_leftover_rows_in_the_way_of_a_new_account_are_removed_first(tmp_path, p
 
 
 @pytest.mark.parametrize("table, key, value, data, detail", [
-    ("sb_accounts", "number", "+390212345601", '{"type": "snom",', "is not valid JSON (Expecting property name enclosed in double quotes: line 1 column 17 (char 16))"),
+    ("sb_accounts", "number", "+390212345601", '{"type": "snom",',
+     "is not valid JSON (Expecting property name enclosed in double quotes: line 1 column 17 (char 16))"),
     ("sb_accounts", "number", "+390212345601", "[]", "holds a JSON list, not an object"),
     ("sb_groups", "name", "office", "not json", "is not valid JSON (Expecting value: line 1 column 1 (char 0))"),
 ])
