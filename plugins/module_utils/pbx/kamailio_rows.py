@@ -9,8 +9,12 @@ a stray ``dbaliases`` row routes a number somewhere else. Such rows are drift (s
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 from ..model import account_numbers
+
+# How a row beyond its user@domain is shown, per table (its values are not: an unknown attribute may hold anything).
+DETAIL = {"grp": " in group %s", "usr_preferences": " attribute %s"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,11 +40,21 @@ class Ownership:
 
     def __init__(self, domain, accounts, unreadable_usernames=()):
         self.domain = domain
+        self.accounts = accounts
         self.account_of = {a["username"]: number for number, a in accounts.items()}
         # An account whose document could not be read: its numbers are unknown, its rows are its own.
         self.opaque = set(unreadable_usernames)
         self.account_of.update((u, None) for u in self.opaque)
-        self.holder = {n: number for number, a in accounts.items() for n, _role in account_numbers(a)}
+
+    @functools.cached_property
+    def holder(self):
+        """number -> account: only needed to explain a row, so built only then."""
+        return {n: number for number, a in self.accounts.items() for n, _role in account_numbers(a)}
+
+    def _holds(self, account, number):
+        document = self.accounts[account]
+        return number == account or number == document.get("secondary_number") or \
+            number in document.get("additional_numbers", ())
 
     def _other_domain(self, *domains):
         for domain in domains:
@@ -48,26 +62,21 @@ class Ownership:
                 return "of domain %r, not this platform's %r" % (domain, self.domain)
         return None
 
-    def _user_reason(self, username, domain):
-        other = self._other_domain(domain)
-        if other:
-            return other
-        if username not in self.account_of:
-            return "no account has username %r" % username
-        return None
-
-    def user_row(self, table, row_id, username, domain, shown):
-        """A subscriber, grp or usr_preferences row: None when an account owns it."""
-        reason = self._user_reason(username, domain)
-        if reason is None:
-            return None
+    def user_row(self, table, row_id, username, domain, detail=None):
+        """A subscriber, grp or usr_preferences row no account owns (its user is not an account of the domain);
+        detail: its group or attribute."""
+        reason = self._other_domain(domain) or "no account has username %r" % username
         if table == "subscriber" and domain == self.domain:
             reason += ": Kamailio would accept this credential"
+        shown = "%s@%s" % (username, domain) + (DETAIL[table] % detail if table in DETAIL else "")
         return KamailioRow(table, row_id, username, domain, shown, reason,
                            username=username if domain == self.domain else None)
 
     def alias_row(self, row_id, number, alias_domain, username, domain):
         """A dbaliases row: None when the account it routes to holds the number."""
+        account = self.account_of.get(username)
+        if alias_domain == domain == self.domain and account is not None and self._holds(account, number):
+            return None  # the common case, first
         reason = self._other_domain(alias_domain, domain) or self._alias_reason(number, username)
         if reason is None:
             return None
@@ -82,8 +91,6 @@ class Ownership:
         if username in self.opaque:
             return None
         account, holder = self.account_of[username], self.holder.get(number)
-        if holder == account:
-            return None
         if holder is None:
             return "routes number %r to username %r (account %s), which does not hold it" % (number, username, account)
         return "routes number %r of account %s to username %r (account %s)" % (number, holder, username, account)

@@ -123,38 +123,39 @@ def read_actual(db, domain, tolerant=False):
 
 
 def _kamailio(db, owners):
-    """Kamailio's rows of every domain, one query per table: the ones accounts own, per username, and the rest."""
-    unknown = []
-
-    def owned(row):
-        if row is not None:
-            unknown.append(row)
-        return row is None
-
+    """Kamailio's rows of every domain, one query per table: the ones accounts own, per username, and the rest.
+    The test for "an account of this domain owns it" is inline: it runs for every row (400k at 100k accounts)."""
+    here, account_of, unknown = owners.domain, owners.account_of, []
     aliases, disabled, acl_flag, networks = {}, set(), set(), {}
     for row_id, alias, alias_domain, username, domain in db.query(
             "SELECT id, alias_username, alias_domain, username, domain FROM dbaliases"):
-        if owned(owners.alias_row(row_id, alias, alias_domain, username, domain)):
+        # A primary number (most rows) is tested here; the rest by whether the account holds the number.
+        stray = None if account_of.get(username) == alias and domain == alias_domain == here else \
+            owners.alias_row(row_id, alias, alias_domain, username, domain)
+        if stray:
+            unknown.append(stray)
+        else:
             aliases.setdefault(username, set()).add(alias)
     for row_id, username, domain, group in db.query("SELECT id, username, domain, grp FROM grp"):
-        if owned(owners.user_row("grp", row_id, username, domain, "%s@%s in group %s" % (username, domain, group))) \
-                and group == "disabled":
+        if domain != here or username not in account_of:
+            unknown.append(owners.user_row("grp", row_id, username, domain, group))
+        elif group == "disabled":
             disabled.add(username)
     for row_id, username, domain, attribute, value in db.query(
             "SELECT id, username, domain, attribute, value FROM usr_preferences"):
-        # Values are not shown: an unknown attribute may hold anything.
-        if not owned(owners.user_row("usr_preferences", row_id, username, domain,
-                                     "%s@%s attribute %s" % (username, domain, attribute))):
-            continue
-        if attribute == ACL_FLAG:
+        if domain != here or username not in account_of:
+            unknown.append(owners.user_row("usr_preferences", row_id, username, domain, attribute))
+        elif attribute == ACL_FLAG:
             acl_flag.add(username)
         elif attribute == ACL_NETWORK:
             networks.setdefault(username, []).append(value)
     pbx = {}
     for row_id, username, domain, ha1, ha1b in db.query("SELECT id, username, domain, ha1, ha1b FROM subscriber"):
-        if owned(owners.user_row("subscriber", row_id, username, domain, "%s@%s" % (username, domain))):
-            pbx[username] = PbxRows(ha1, ha1b, frozenset(aliases.get(username, ())), username in disabled,
-                                    tuple(sorted(networks.get(username, ()))) if username in acl_flag else None)
+        if domain != here or username not in account_of:
+            unknown.append(owners.user_row("subscriber", row_id, username, domain))
+            continue
+        pbx[username] = PbxRows(ha1, ha1b, frozenset(aliases.get(username, ())), username in disabled,
+                                tuple(sorted(networks.get(username, ()))) if username in acl_flag else None)
     return pbx, unknown
 
 
