@@ -175,8 +175,9 @@ class Planner:
                 continue
             current = None if new else self.actual.pbx.get(account["username"])
             status = "created" if new else self.actual.account_status[key][0]
-            if not new and current is None and password is None and self._credential_lost(entry, account, status):
-                continue
+            if not new and current is None and password is None and (
+                    self._password_given(entry) or self._credential_lost(entry, account, status)):
+                continue  # a password given but not usable is reported by _password
             if not account["username"]:
                 account["username"] = _generate_username(taken_usernames)
             taken_usernames.add(account["username"])
@@ -202,6 +203,9 @@ class Planner:
                 self.changes.append(Change("accounts", key, "delete", [], actual[key], None,
                                            replaces=(key, actual[key]["username"])))
 
+    def _password_given(self, entry):
+        return entry.password is not None or entry.key in self.passwords
+
     def _credential_lost(self, entry, account, status):
         """The account's subscriber row is gone and its password is not declared: only a wizard account
         whose client holds no password yet may get a new one; anything else would lock its client out."""
@@ -220,6 +224,8 @@ class Planner:
     def _unknown_rows(self, planned):
         """Kamailio rows no account owns: a declared account removes those in its way (its username's, a
         second target of its number) in any mode; overridden mode removes the rest, merged mode reports them."""
+        if not self.actual.unknown_rows:
+            return
         usernames = {account["username"]: key for key, (_e, account, _r, _b) in planned.items()}
         numbers = {n: key for key, (_e, account, _r, _b) in planned.items() for n, _role in account_numbers(account)}
         claimed, rest = unmanaged.claim(self.actual.unknown_rows, usernames, numbers)
