@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import SIP_DOMAIN, db_rows, write_state
+from conftest import SIP_DOMAIN, db_rows, sqlite_rows, write_state
 from ansible_collections.switchboard.pbx.plugins.module_utils import engine
 from ansible_collections.switchboard.pbx.plugins.module_utils.errors import InvalidState, SwitchboardError
 
@@ -264,6 +264,23 @@ def test_leftover_rows_in_the_way_of_a_new_account_are_removed_first(tmp_path, p
     assert db_rows(pbx_dsn, "SELECT username FROM dbaliases WHERE alias_username = '+390212345601'") == [("7001",)]
     assert db_rows(pbx_dsn, "SELECT username FROM grp") == [("7001",)]
     assert run(tmp_path, pbx_dsn, declared)["changes"] == []
+
+
+def test_an_account_row_deleted_by_hand_is_declared_again(tmp_path, sqlite_dsn):
+    """sqlite3's shell has foreign keys off: deleting the account row leaves every row derived from it."""
+    account = desk("+390212345601", username="7001", additional_numbers=["111"])
+    run(tmp_path, sqlite_dsn, [account])
+    sqlite_rows(sqlite_dsn, "DELETE FROM sb_accounts")
+    assert [entry["address"] for entry in unknown_rows(sqlite_dsn)] == [
+        "kamailio/dbaliases/+390212345601@pbx.test.example", "kamailio/dbaliases/111@pbx.test.example",
+        "kamailio/subscriber/7001@pbx.test.example"]
+    # Without the repair: UNIQUE constraint failed: sb_account_numbers.number
+    result = run(tmp_path, sqlite_dsn, [account])
+    assert result["changes"] == ["create accounts/+390212345601 (number aliases, stale subscriber row)"]
+    assert sqlite_rows(sqlite_dsn, "SELECT number, account FROM sb_account_numbers ORDER BY 1") == [
+        ("+390212345601", "+390212345601"), ("111", "+390212345601")]
+    assert unknown_rows(sqlite_dsn) == []
+    assert run(tmp_path, sqlite_dsn, [account])["changes"] == []
 
 
 @pytest.mark.parametrize("table, key, value, data, detail", [

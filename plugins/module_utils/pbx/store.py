@@ -237,6 +237,8 @@ class Writer:
 
     def write_accounts(self, created, updated):
         """created/updated: [(account object, PbxRows)]; every derived row is rewritten for them."""
+        if created:  # a number index left by an account row deleted by hand (foreign keys off) would collide
+            self.db.execute("DELETE FROM sb_account_numbers WHERE account NOT IN (SELECT number FROM sb_accounts)")
         self.db.executemany(
             "INSERT INTO sb_accounts (number, group_name, username, last_status, last_status_date, data) "
             "VALUES (?, ?, ?, 'created', ?, ?)",
