@@ -38,6 +38,8 @@ def describe(change):
         entry["before"]["kamailio"], entry["after"]["kamailio"] = change.kamailio
     if change.rows and change.kind == "accounts":
         entry["removes"] = unmanaged.removed(change.rows)
+        if entry["before"] is not None:  # what the diff shows going away
+            entry["before"].setdefault("kamailio", {})["stray rows"] = ["%(row)s: %(reason)s" % r for r in entry["removes"]]
     if change.file:
         entry["declared_at"] = "%s: %s" % (change.file, change.path)
     return entry

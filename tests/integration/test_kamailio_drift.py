@@ -203,6 +203,8 @@ def test_merged_mode_repairs_declared_numbers_and_reports_the_other_unknown_rows
                                     "row": "555@pbx.test.example -> 7002@pbx.test.example",
                                     "reason": "routes number '555' to username '7002' (account +390212345602), "
                                               "which does not hold it"}]}
+    assert "stray rows:\n  - '+390212345601@pbx.test.example -> 9999@pbx.test.example: routes number" in (
+        result["diff"][0]["before"])
     assert unmanaged_warnings(result) == [
         "11 Kamailio rows that no account owns stay in merged mode (overridden mode removes them): "
         "kamailio/dbaliases/+390212345601@old.example (of domain 'old.example', not this platform's "
