@@ -45,7 +45,7 @@ def findings(actual):
     """What the declared format cannot show: Kamailio rows no account owns, project rows that cannot be read."""
     unknown = [{"address": "%s/%s" % (unmanaged.KIND, key), "reasons": unmanaged.reasons(rows),
                 "rows": unmanaged.shown(rows)["rows"]} for key, rows in unmanaged.grouped(actual.unknown_rows)]
-    unreadable = [{"table": d.table, "key": d.value, "problem": str(d)} for d in actual.unreadable]
+    unreadable = [{"table": d.table, "key": d.key, "problem": str(d)} for d in actual.unreadable]
     warnings = [str(d) for d in actual.unreadable]
     if unknown:
         warnings.append("%d Kamailio row%s no account owns: see the unmanaged section" % (

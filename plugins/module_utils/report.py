@@ -35,7 +35,7 @@ def describe(change):
     entry["before"] = _shown(change.before, change)
     entry["after"] = _shown(change.after, change)
     if change.kamailio:  # Kamailio's rows drifted: the facts an operator checks, in words
-        entry["before"]["kamailio"], entry["after"]["kamailio"] = change.kamailio
+        entry["before"]["kamailio"], entry["after"]["kamailio"] = (dict(facts) for facts in change.kamailio)
     if change.rows and change.kind == "accounts":
         entry["removes"] = unmanaged.removed(change.rows)
         if entry["before"] is not None:  # what the diff shows going away

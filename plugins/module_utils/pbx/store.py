@@ -54,10 +54,10 @@ class Actual:
 class DamagedRow(SwitchboardError):
     """A row of the project's tables whose data column cannot be read back."""
 
-    def __init__(self, kind, table, key, value, detail):
-        self.kind, self.table, self.key, self.value, self.detail = kind, table, key, value, detail
+    def __init__(self, kind, table, column, key, detail):
+        self.table, self.key = table, key
         super().__init__("table %s, row %s = %r (%s %s): the data column %s: repair or delete the row, then run again"
-                         % (table, key, value, OBJECT_NAMES[kind], value, detail))
+                         % (table, column, key, OBJECT_NAMES[kind], key, detail))
 
 
 def _data(kind, obj, key_field):
@@ -65,17 +65,17 @@ def _data(kind, obj, key_field):
     return json.dumps({k: v for k, v in obj.items() if k not in skipped}, sort_keys=True, separators=(",", ":"))
 
 
-def _document(kind, table, key, value, text):
+def _document(kind, table, column, key, text):
     try:
         document = json.loads(text)
     except (TypeError, ValueError) as exc:
-        raise DamagedRow(kind, table, key, value, "is not valid JSON (%s)" % exc)
+        raise DamagedRow(kind, table, column, key, "is not valid JSON (%s)" % exc)
     if not isinstance(document, dict):
-        raise DamagedRow(kind, table, key, value, "holds a JSON %s, not an object" % type(document).__name__)
+        raise DamagedRow(kind, table, column, key, "holds a JSON %s, not an object" % type(document).__name__)
     return document
 
 
-def _documents(kind, table, key, rows, unreadable):
+def _documents(kind, table, column, rows, unreadable):
     """rows: [(key value, data, ...)] -> [(row, document)]. A damaged row raises DamagedRow, or when
     ``unreadable`` is a list (a read that must not fail, platform_info's) is recorded there and skipped.
     One JSON parse for all documents first: 100k calls to json.loads cost seconds."""
@@ -88,7 +88,7 @@ def _documents(kind, table, key, rows, unreadable):
     readable = []
     for row in rows:
         try:
-            readable.append((row, _document(kind, table, key, row[0], row[1])))
+            readable.append((row, _document(kind, table, column, row[0], row[1])))
         except DamagedRow as damaged:
             if unreadable is None:
                 raise
@@ -111,7 +111,7 @@ def read_actual(db, domain, tolerant=False):
         device.setdefault("channels", [])
     accounts, status = {}, {}
     rows = db.query("SELECT number, data, username, last_status, last_status_date FROM sb_accounts")
-    for (number, _data, username, last_status, date), document in _documents(
+    for (number, _json, username, last_status, date), document in _documents(
             "accounts", "sb_accounts", "number", rows, unreadable):
         document.update(number=number, username=username)
         accounts[number] = document
