@@ -246,6 +246,20 @@ def test_overridden_mode_removes_every_row_no_account_owns(tmp_path, pbx_dsn):
     assert again["changes"] == [] and unmanaged_warnings(again) == []
 
 
+def test_a_stray_row_with_a_long_name_is_removed_and_journaled(tmp_path, pbx_dsn):
+    declared = [desk("+390212345601", username="7001")]
+    run(tmp_path, pbx_dsn, declared)
+    username = "u" * 200  # usr_preferences.username is VARCHAR(255), the journal's key VARCHAR(64)
+    add_rows(pbx_dsn, "usr_preferences", ("uuid", "username", "domain", "attribute", "type", "value"), [
+        ("", username, SIP_DOMAIN, "sb_acl", 0, "1")])
+    result = run(tmp_path, pbx_dsn, declared, mode="overridden")
+    assert result["changes"] == ["delete kamailio/usr_preferences/%s@%s (no account has username %r)"
+                                 % (username, SIP_DOMAIN, username)]
+    [(key,)] = db_rows(pbx_dsn, "SELECT object_key FROM sb_journal WHERE kind = 'kamailio'")
+    assert len(key) == 64 and key.startswith("usr_preferences/uuu") and key[55] == "~"
+    assert db_rows(pbx_dsn, "SELECT count(*) FROM usr_preferences") == [(0,)]
+
+
 # -- damaged rows -------------------------------------------------------------------------------------------------
 
 def test_leftover_rows_in_the_way_of_a_new_account_are_removed_first(tmp_path, pbx_dsn):

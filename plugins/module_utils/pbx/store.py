@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 
 from ..errors import SwitchboardError
@@ -29,6 +30,7 @@ OBJECT_NAMES = {"provisioning_profiles": "provisioning profile", "networks": "ne
 ACL_FLAG, ACL_NETWORK = "sb_acl", "sb_net"
 AVP_STRING = 0  # avpops usr_preferences.type: string name, string value
 KAMAILIO_TABLES = ("subscriber", "dbaliases", "grp", "usr_preferences")  # the ones accounts' rows live in
+JOURNAL_KEY_LENGTH = 64  # sb_journal.object_key
 
 
 @dataclasses.dataclass(frozen=True)
@@ -269,4 +271,12 @@ class Writer:
 
     def journal(self, changes):
         self.db.executemany("INSERT INTO sb_journal (at, kind, object_key, action, fields) VALUES (?, ?, ?, ?, ?)",
-                            [(self.now, c.kind, c.key, c.action, json.dumps(c.fields)) for c in changes])
+                            [(self.now, c.kind, _journal_key(c.key), c.action, json.dumps(c.fields)) for c in changes])
+
+
+def _journal_key(key):
+    """A Kamailio row's name (usr_preferences: up to 255 characters) may not fit the journal's column:
+    cut, with a digest of the whole that keeps it distinct."""
+    if len(key) <= JOURNAL_KEY_LENGTH:
+        return key
+    return key[:JOURNAL_KEY_LENGTH - 9] + "~" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:8]
