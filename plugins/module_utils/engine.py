@@ -47,6 +47,7 @@ def apply_changes(writer, changes):
     def pick(kind, action, attribute="after"):
         return [getattr(c, attribute) for c in by.get((kind, action), [])]
 
+    writer.delete_kamailio_rows([row for change in changes for row in change.rows])
     for kind in ("provisioning_profiles", "networks", "groups", "numbers"):
         writer.upsert_objects(kind, pick(kind, "create"), pick(kind, "update"))
     leaving_devices = pick("devices", "delete", "key")
@@ -77,13 +78,13 @@ def reconcile(options, load_declared, select=None):
     with transaction(options.dsn, options.check_mode) as db:
         actual = read_actual(db, options.sip_domain)
         declared, warnings = load_declared()
-        changes, problems = make_plan(declared, actual, options.sip_domain, options.mode, options.passwords)
+        changes, problems, unmanaged = make_plan(declared, actual, options.sip_domain, options.mode, options.passwords)
         if problems:
             raise InvalidState(problems)
         if select is not None:
             changes = [c for c in changes if select(c)]
         apply_changes(Writer(db, options.sip_domain, now()), changes)
-    warnings = list(warnings)
+    warnings = list(warnings) + unmanaged
     extra = {}
     if options.rpc_url:
         extra["server"], told = server.unregister(options.rpc_url, options.sip_domain,
@@ -168,7 +169,8 @@ def gathered(dsn, sip_domain, kinds, query=None, rpc_url=None):
     state = gather.as_state(actual, kinds, account_filter)
     numbers = [a["number"] for a in state.get("accounts", [])]
     status = gather.account_status(actual, numbers)
-    result = {"changed": False, "state": state, "account_status": status, "warnings": []}
+    sections, warnings = gather.findings(actual)
+    result = dict(sections, changed=False, state=state, account_status=status, warnings=warnings)
     if rpc_url:
         try:
             registered = server.registrations(rpc_url)

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from . import unmanaged
 from .model import declared_form
 from .pbx.database import transaction
 from .pbx.store import read_actual
@@ -11,9 +12,10 @@ from .state_schema import KINDS
 
 
 def read(dsn, sip_domain):
-    """Return the Actual state; reading never writes (a missing SQLite file reads as empty)."""
+    """Return the Actual state; reading never writes (a missing SQLite file reads as empty) and a damaged
+    row does not stop it (``unreadable``)."""
     with transaction(dsn, check_mode=True) as db:
-        return read_actual(db, sip_domain)
+        return read_actual(db, sip_domain, tolerant=True)
 
 
 def as_state(actual, kinds=KINDS, account_filter=None):
@@ -28,6 +30,24 @@ def as_state(actual, kinds=KINDS, account_filter=None):
 
 
 def account_status(actual, numbers):
-    return {n: {"last_status": actual.account_status[n][0], "last_status_date": actual.account_status[n][1],
-                "enabled": not actual.pbx[actual.objects["accounts"][n]["username"]].disabled}
-            for n in numbers}
+    status = {}
+    for number in numbers:
+        rows = actual.pbx.get(actual.objects["accounts"][number]["username"])
+        status[number] = {"last_status": actual.account_status[number][0],
+                          "last_status_date": actual.account_status[number][1],
+                          "enabled": rows is not None and not rows.disabled}
+        if rows is None:  # Kamailio refuses it: say why rather than fail
+            status[number]["subscriber_row"] = "missing"
+    return status
+
+
+def findings(actual):
+    """What the declared format cannot show: Kamailio rows no account owns, project rows that cannot be read."""
+    unknown = [{"address": "%s/%s" % (unmanaged.KIND, key), "reasons": unmanaged.reasons(rows),
+                "rows": unmanaged.shown(rows)["rows"]} for key, rows in unmanaged.grouped(actual.unknown_rows)]
+    unreadable = [{"table": d.table, "key": d.key, "problem": str(d)} for d in actual.unreadable]
+    warnings = [str(d) for d in actual.unreadable]
+    if unknown:
+        warnings.append("%d Kamailio row%s no account owns: see the unmanaged section" % (
+            len(actual.unknown_rows), "" if len(actual.unknown_rows) == 1 else "s"))
+    return {"unmanaged": unknown, "unreadable": unreadable}, warnings

@@ -9,6 +9,7 @@ import hashlib
 import re
 import secrets
 
+from . import unmanaged
 from .acl import compile_acl, parse_network, restrict
 from .errors import Problem
 from .loader import VaultValue
@@ -19,6 +20,10 @@ from .state_schema import KINDS
 ACTIVATED = ("activated", "connected")
 MIN_PASSWORD_LENGTH = 8
 MERGED, OVERRIDDEN = "merged", "overridden"
+# PbxRows fields as a change names them when Kamailio's rows drifted from the account.
+KAMAILIO_WORDS = {"aliases": "number aliases", "disabled": "disabled flag", "allowed_networks": "allowed networks"}
+SUBSCRIBER_MISSING = "subscriber row missing"
+CREDENTIAL_RULE = "drift repair never invents credentials"
 
 
 @dataclasses.dataclass
@@ -33,6 +38,8 @@ class Change:
     path: str = None
     pbx: PbxRows = dataclasses.field(default=None, repr=False)  # HA1s: never reported
     replaces: tuple = None  # (old number, old username) for replace
+    rows: tuple = ()  # KamailioRows no account owns, deleted before this change is written
+    kamailio: tuple = None  # (actual, wanted) Kamailio facts in words, when they drifted
 
     @property
     def address(self):
@@ -53,6 +60,14 @@ def ha1_pair(username, domain, password):
     return md5("%s:%s:%s" % (username, domain, password)), md5("%s@%s:%s:%s" % (username, domain, domain, password))
 
 
+def kamailio_facts(rows):
+    """An account's rows in Kamailio's tables, in the words of the drift fields (its HA1 never)."""
+    if rows is None:
+        return {"subscriber row": "missing"}
+    return {"subscriber row": "present", "number aliases": sorted(rows.aliases), "disabled flag": rows.disabled,
+            "allowed networks": "any" if rows.allowed_networks is None else list(rows.allowed_networks)}
+
+
 def allowed_networks(account, networks):
     """None when the account may register from anywhere, else the sorted allowed CIDRs."""
     if not account["acl"] and not account["restricted_networks"]:
@@ -70,6 +85,7 @@ class Planner:
         self.passwords = passwords
         self.problems = []
         self.changes = []
+        self.warnings = []
         self._allowed = {}  # many accounts share one ACL: compile it once
 
     def problem(self, entry, field, message, rule):
@@ -79,7 +95,7 @@ class Planner:
         if self.mode == OVERRIDDEN and not any(self.declared.entries.values()) and any(self.actual.objects.values()):
             self.problems.append(Problem("state_dir", "", "the declared state is empty: overridden mode would remove "
                                          "everything on the platform", "overridden mode needs a declared state"))
-            return self.changes, self.problems
+            return self.changes, self.problems, self.warnings
         if self.mode != OVERRIDDEN:
             self._binding_conflicts()
         for kind in KINDS:
@@ -87,7 +103,7 @@ class Planner:
                 self._accounts()
             else:
                 self._objects(kind)
-        return self.changes, self.problems
+        return self.changes, self.problems, self.warnings
 
     def _objects(self, kind):
         actual = self.actual.objects[kind]
@@ -127,8 +143,10 @@ class Planner:
         networks = self.declared.objects("networks")
         owner_of_username = {obj["username"]: key for key, obj in actual.items()}
         taken_usernames = set(owner_of_username) | {e.obj["username"] for e in declared.values() if e.obj["username"]}
+        taken_usernames |= {r.username for r in self.actual.unknown_rows if r.username}
         replaced = set()
         final_usernames = {}  # username -> [(number, entry)] after this run
+        planned = {}  # number -> (entry, account, PbxRows, before): every declared account without a problem
         for key, entry in declared.items():
             account = dict(entry.obj)
             before = actual.get(key)
@@ -155,12 +173,17 @@ class Planner:
                 self.problem(entry, "password", "a plain account needs a password when it is created "
                              "(inline !vault, the secrets file, or plain text)", "plain accounts need a password")
                 continue
+            current = None if new else self.actual.pbx.get(account["username"])
+            status = "created" if new else self.actual.account_status[key][0]
+            if not new and current is None and password is None and (
+                    self._password_given(entry) or self._credential_lost(entry, account, status)):
+                continue  # a password given but not usable is reported by _password
             if not account["username"]:
                 account["username"] = _generate_username(taken_usernames)
             taken_usernames.add(account["username"])
             final_usernames.setdefault(account["username"], []).append((key, entry))
-            rows = self._pbx_rows(account, password, None if new else self.actual.pbx.get(account["username"]),
-                                  "created" if new else self.actual.account_status[key][0], networks)
+            rows = self._pbx_rows(account, password, current, status, networks)
+            planned[key] = (entry, account, rows, before)
             if new:
                 action = "replace" if old else "create"
                 fields = changed_paths(before, account) if old else []
@@ -168,10 +191,11 @@ class Planner:
                                            rows, old))
                 continue
             fields = changed_paths(before, account) if before != account else []
-            fields += self._pbx_drift(self.actual.pbx.get(account["username"]), rows, password is not None)
-            if fields:
-                self.changes.append(Change("accounts", key, "update", fields, before, account, entry.file, entry.path,
-                                           rows))
+            drift = self._pbx_drift(current, rows, password is not None)
+            if fields or drift:
+                self.changes.append(Change("accounts", key, "update", fields + drift, before, account, entry.file,
+                                           entry.path, rows, kamailio=self._facts(current, rows, drift)))
+        self._unknown_rows(planned)
         self._number_conflicts(declared, replaced)
         self._username_conflicts(final_usernames, declared, replaced)
         if self.mode == OVERRIDDEN:
@@ -179,12 +203,53 @@ class Planner:
                 self.changes.append(Change("accounts", key, "delete", [], actual[key], None,
                                            replaces=(key, actual[key]["username"])))
 
+    def _password_given(self, entry):
+        return entry.password is not None or entry.key in self.passwords
+
+    def _credential_lost(self, entry, account, status):
+        """The account's subscriber row is gone and its password is not declared: only a wizard account
+        whose client holds no password yet may get a new one; anything else would lock its client out."""
+        if account["activation"] == "wizard" and status not in ACTIVATED:
+            return False
+        if account["activation"] == "wizard":
+            self.problem(entry, "password", "the account's subscriber row (its SIP credential in Kamailio) is missing "
+                         "and only its client knows the password (the account is %s): re-activate the account, "
+                         "which gives its client a new password" % status, CREDENTIAL_RULE)
+        else:
+            self.problem(entry, "password", "the account's subscriber row (its SIP credential in Kamailio) is missing "
+                         "and its password is not declared: declare it (inline !vault, the secrets file, or plain "
+                         "text) to restore the row; a new random password would lock its client out", CREDENTIAL_RULE)
+        return True
+
+    def _unknown_rows(self, planned):
+        """Kamailio rows no account owns: a declared account removes those in its way (its username's, a
+        second target of its number) in any mode; overridden mode removes the rest, merged mode reports them."""
+        if not self.actual.unknown_rows:
+            return
+        usernames = {account["username"]: key for key, (_e, account, _r, _b) in planned.items()}
+        numbers = {n: key for key, (_e, account, _r, _b) in planned.items() for n, _role in account_numbers(account)}
+        claimed, rest = unmanaged.claim(self.actual.unknown_rows, usernames, numbers)
+        changes = {c.key: c for c in self.changes if c.kind == "accounts"}
+        for key, rows in sorted(claimed.items()):
+            change = changes.get(key)
+            if change is None:
+                entry, account, pbx, before = planned[key]
+                change = Change("accounts", key, "update", [], before, account, entry.file, entry.path, pbx)
+                self.changes.append(change)
+            change.rows = tuple(rows)
+            change.fields = change.fields + [f for f in unmanaged.claimed_fields(rows) if f not in change.fields]
+        if self.mode == OVERRIDDEN:
+            self.changes.extend(Change(unmanaged.KIND, key, "delete", unmanaged.reasons(rows), unmanaged.shown(rows),
+                                       None, rows=tuple(rows)) for key, rows in unmanaged.grouped(rest))
+        elif rest:
+            self.warnings.append(unmanaged.merged_warning(rest))
+
     def _pbx_rows(self, account, password, current, status, networks):
         if password is not None:
             ha1, ha1b = ha1_pair(account["username"], self.domain, password)
         elif current is not None:
             ha1, ha1b = current.ha1, current.ha1b
-        else:  # a wizard account: the system chooses the password, nobody sees it
+        else:  # a wizard account not activated yet (_credential_lost): nobody knows its password, nobody sees it
             ha1, ha1b = ha1_pair(account["username"], self.domain, secrets.token_urlsafe(18))
         pending = account["activation"] == "wizard" and status not in ACTIVATED
         acl_key = (tuple(item for rule in account["acl"] for item in rule.items()), tuple(account["restricted_networks"]))
@@ -196,14 +261,21 @@ class Planner:
     @staticmethod
     def _pbx_drift(current, wanted, password_declared):
         if current is None:
-            return ["pbx.subscriber"]
+            return [SUBSCRIBER_MISSING]
         fields = []
         if password_declared and (current.ha1, current.ha1b) != (wanted.ha1, wanted.ha1b):
             fields.append("password")
-        for name in ("aliases", "disabled", "allowed_networks"):
+        for name, words in KAMAILIO_WORDS.items():
             if getattr(current, name) != getattr(wanted, name):
-                fields.append("pbx." + name)
+                fields.append(words)
         return fields
+
+    @staticmethod
+    def _facts(current, wanted, drift):
+        """Before/after of Kamailio's rows for the diff, when something other than the password drifted."""
+        if not set(drift) - {"password"}:
+            return None
+        return kamailio_facts(current), kamailio_facts(wanted)
 
     def _username_conflicts(self, final_usernames, declared, replaced):
         """After the run every username names one account: declared ones and, in merged mode, those staying."""

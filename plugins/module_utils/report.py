@@ -8,6 +8,7 @@ import datetime
 import json
 import os
 
+from . import unmanaged
 from .errors import SwitchboardError
 from .model import declared_form
 
@@ -33,6 +34,12 @@ def describe(change):
         entry["steps"] = ["disable old", "delete old", "create"]
     entry["before"] = _shown(change.before, change)
     entry["after"] = _shown(change.after, change)
+    if change.kamailio:  # Kamailio's rows drifted: the facts an operator checks, in words
+        entry["before"]["kamailio"], entry["after"]["kamailio"] = (dict(facts) for facts in change.kamailio)
+    if change.rows and change.kind == "accounts":
+        entry["removes"] = unmanaged.removed(change.rows)
+        if entry["before"] is not None:  # what the diff shows going away
+            entry["before"].setdefault("kamailio", {})["stray rows"] = ["%(row)s: %(reason)s" % r for r in entry["removes"]]
     if change.file:
         entry["declared_at"] = "%s: %s" % (change.file, change.path)
     return entry

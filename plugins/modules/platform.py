@@ -14,6 +14,8 @@ description:
   - Reads the actual state in bulk, computes an ordered plan and applies it in one database transaction.
   - In check mode the same statements run and the transaction is rolled back.
   - In diff mode every changed object is shown before and after; passwords are always masked.
+  - Drift in Kamailio's own tables is repaired and named (C(subscriber row missing), C(disabled flag),
+    C(allowed networks), C(number aliases)); a lost credential is never replaced by an invented password.
   - Inline C(!vault) passwords and O(secrets_file) are decrypted on the controller by this module's action plugin.
 author: Switchboard developers (@switchboard)
 extends_documentation_fragment:
@@ -28,6 +30,10 @@ options:
     description:
       - V(merged) creates and updates only; objects missing from the state are left alone.
       - V(overridden) makes the declared state the whole truth. Undeclared objects are removed, accounts are disabled first, then deleted.
+      - Rows of Kamailio's tables that no account owns (an undeclared C(subscriber) credential, a stray C(dbaliases)
+        route, rows of another SIP domain, rows left by a deleted account) are removed in V(overridden) mode and
+        reported as a warning in V(merged) mode; rows in the way of a declared account (its username, a second
+        target of its number) are removed in both.
     type: str
     choices: [merged, overridden]
     default: merged

@@ -65,12 +65,29 @@ state:
   type: dict
   sample: {accounts: [{number: "+393471234567", group: field-sales, type: pgsm, username: "6783955557"}]}
 account_status:
-  description: Per returned account, its activation status and whether it is enabled now.
+  description:
+    - Per returned account, its activation status and whether it is enabled now.
+    - C(subscriber_row=missing) when the account's subscriber row (its SIP credential) is gone.
   returned: always
   type: dict
   sample: {"+390212345601": {last_status: created, last_status_date: "2026-11-22 02:29:18", enabled: true,
            connected: true, registrations: [{contact: "sip:4101@10.20.0.15:5060", source: "10.20.0.15:5060",
            expires: 3581, user_agent: "snom D785"}]}}
+unmanaged:
+  description:
+    - Rows of Kamailio's tables (subscriber, dbaliases, grp, usr_preferences) that no account of this SIP domain
+      owns, one entry per address, with why. A C(platform) run in overridden mode removes them.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{address: kamailio/subscriber/9999@pbx.example.com, rows: ["9999@pbx.example.com"],
+            reasons: ["no account has username '9999': Kamailio would accept this credential"]}]
+unreadable:
+  description: Rows of the project's tables whose data cannot be read (left out of C(state)), with the table and key.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{table: sb_accounts, key: "+390212345601", problem: "table sb_accounts, row number = '+390212345601' ..."}]
 """
 
 from ansible_collections.switchboard.pbx.plugins.module_utils.door import run

@@ -98,7 +98,7 @@ def test_drift_in_kamailio_tables_is_repaired(tmp_path, pbx_dsn):
     db_rows(pbx_dsn, "DELETE FROM dbaliases WHERE alias_username = '111'")
     db_rows(pbx_dsn, "INSERT INTO grp (username, domain, grp) VALUES ('7001', ?, 'disabled')", (SIP_DOMAIN,))
     result = apply(tmp_path, pbx_dsn, [desk("+390212345601", username="7001", additional_numbers=["111"])])
-    assert result["changes"] == ["update accounts/+390212345601 (pbx.aliases, pbx.disabled)"]
+    assert result["changes"] == ["update accounts/+390212345601 (number aliases, disabled flag)"]
     assert db_rows(pbx_dsn, "SELECT count(*) FROM grp") == [(0,)]
 
 
@@ -164,7 +164,7 @@ def test_a_subscriber_row_deleted_behind_our_back_comes_back(tmp_path, pbx_dsn):
     apply(tmp_path, pbx_dsn, [desk("+390212345601", username="7001")])
     db_rows(pbx_dsn, "DELETE FROM subscriber")
     assert apply(tmp_path, pbx_dsn, [desk("+390212345601", username="7001")])["changes"] == [
-        "update accounts/+390212345601 (pbx.subscriber)"]
+        "update accounts/+390212345601 (subscriber row missing)"]
     assert db_rows(pbx_dsn, "SELECT username FROM subscriber") == [("7001",)]
     assert apply(tmp_path, pbx_dsn, [desk("+390212345601", username="7001")])["changes"] == []
 

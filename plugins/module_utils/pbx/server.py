@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from .rpc import KamailioRpc, RpcError, RpcUnavailable
 
-TIGHTENING_FIELDS = ("password", "enabled", "acl", "restricted_networks", "pbx.disabled", "pbx.allowed_networks")
+TIGHTENING_FIELDS = ("password", "enabled", "acl", "restricted_networks", "disabled flag", "allowed networks")
 
 
 def usernames_to_unregister(changes):
     names = set()
     for change in changes:
+        # A subscriber row no account owned was a credential: whoever registered with it is let go.
+        names.update(row.username for row in change.rows if row.table == "subscriber" and row.username)
         if change.kind != "accounts":
             continue
         if change.replaces:

@@ -5,9 +5,12 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 
+from ..errors import SwitchboardError
 from ..model import account_numbers
+from .kamailio_rows import Ownership
 
 # kind -> (table, key column, {column: field of the object})
 OBJECT_TABLES = {
@@ -20,8 +23,14 @@ OBJECT_TABLES = {
 # Fields kept in columns or tables of their own rather than in the JSON document.
 NOT_IN_DATA = {"accounts": ("number", "username"), "devices": ("name", "channels")}
 
+# What a damaged row's message calls the object it holds.
+OBJECT_NAMES = {"provisioning_profiles": "provisioning profile", "networks": "network", "groups": "group",
+                "numbers": "number", "accounts": "account", "devices": "device"}
+
 ACL_FLAG, ACL_NETWORK = "sb_acl", "sb_net"
 AVP_STRING = 0  # avpops usr_preferences.type: string name, string value
+KAMAILIO_TABLES = ("subscriber", "dbaliases", "grp", "usr_preferences")  # the ones accounts' rows live in
+JOURNAL_KEY_LENGTH = 64  # sb_journal.object_key
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,6 +49,17 @@ class Actual:
     objects: dict  # kind -> {key: normalized object}
     account_status: dict  # number -> (last_status, last_status_date)
     pbx: dict  # username -> PbxRows
+    unknown_rows: list = dataclasses.field(default_factory=list)  # [KamailioRow] no account of the domain owns
+    unreadable: list = dataclasses.field(default_factory=list)  # [DamagedRow] skipped by a tolerant read
+
+
+class DamagedRow(SwitchboardError):
+    """A row of the project's tables whose data column cannot be read back."""
+
+    def __init__(self, kind, table, column, key, detail):
+        self.table, self.key = table, key
+        super().__init__("table %s, row %s = %r (%s %s): the data column %s: repair or delete the row, then run again"
+                         % (table, column, key, OBJECT_NAMES[kind], key, detail))
 
 
 def _data(kind, obj, key_field):
@@ -47,46 +67,98 @@ def _data(kind, obj, key_field):
     return json.dumps({k: v for k, v in obj.items() if k not in skipped}, sort_keys=True, separators=(",", ":"))
 
 
-def _load_many(texts):
-    """One JSON parse for many documents: 100k calls to json.loads cost seconds."""
-    return json.loads("[%s]" % ",".join(texts))
+def _document(kind, table, column, key, text):
+    try:
+        document = json.loads(text)
+    except (TypeError, ValueError) as exc:
+        raise DamagedRow(kind, table, column, key, "is not valid JSON (%s)" % exc)
+    if not isinstance(document, dict):
+        raise DamagedRow(kind, table, column, key, "holds a JSON %s, not an object" % type(document).__name__)
+    return document
 
 
-def read_actual(db, domain):
+def _documents(kind, table, column, rows, unreadable):
+    """rows: [(key value, data, ...)] -> [(row, document)]. A damaged row raises DamagedRow, or when
+    ``unreadable`` is a list (a read that must not fail, platform_info's) is recorded there and skipped.
+    One JSON parse for all documents first: 100k calls to json.loads cost seconds."""
+    try:
+        documents = json.loads("[%s]" % ",".join(row[1] for row in rows))
+        if len(documents) == len(rows) and all(isinstance(d, dict) for d in documents):
+            return list(zip(rows, documents))
+    except (TypeError, ValueError):
+        pass  # one of them is damaged: find which, one by one
+    readable = []
+    for row in rows:
+        try:
+            readable.append((row, _document(kind, table, column, row[0], row[1])))
+        except DamagedRow as damaged:
+            if unreadable is None:
+                raise
+            unreadable.append(damaged)
+    return readable
+
+
+def read_actual(db, domain, tolerant=False):
+    """The actual state; a damaged project row raises DamagedRow unless ``tolerant`` (then it is skipped and
+    listed in ``unreadable``)."""
+    unreadable = [] if tolerant else None
     objects = {}
     for kind, (table, key, _columns) in OBJECT_TABLES.items():
-        objects[kind] = {row[0]: dict(json.loads(row[1]), **{key: row[0]})
-                         for row in db.query("SELECT %s, data FROM %s" % (key, table))}
+        objects[kind] = {row[0]: dict(document, **{key: row[0]}) for row, document in _documents(
+            kind, table, key, db.query("SELECT %s, data FROM %s" % (key, table)), unreadable)}
     for device, index, extension in db.query("SELECT device, idx, extension FROM sb_channels ORDER BY device, idx"):
-        objects["devices"][device].setdefault("channels", []).append({"index": index, "extension": extension})
+        if device in objects["devices"]:  # else the device's own row is unreadable
+            objects["devices"][device].setdefault("channels", []).append({"index": index, "extension": extension})
     for device in objects["devices"].values():
         device.setdefault("channels", [])
     accounts, status = {}, {}
-    rows = db.query("SELECT number, username, last_status, last_status_date, data FROM sb_accounts")
-    documents = _load_many(row[4] for row in rows)
-    for (number, username, last_status, date, _data), document in zip(rows, documents):
+    rows = db.query("SELECT number, data, username, last_status, last_status_date FROM sb_accounts")
+    for (number, _json, username, last_status, date), document in _documents(
+            "accounts", "sb_accounts", "number", rows, unreadable):
         document.update(number=number, username=username)
         accounts[number] = document
         status[number] = (last_status, date)
     objects["accounts"] = accounts
+    unreadable_usernames = [row[2] for row in rows if row[0] not in accounts]
+    pbx, unknown_rows = _kamailio(db, Ownership(domain, accounts, unreadable_usernames))
+    return Actual(objects, status, pbx, unknown_rows, unreadable or [])
 
+
+def _kamailio(db, owners):
+    """Kamailio's rows of every domain, one query per table: the ones accounts own, per username, and the rest.
+    The test for "an account of this domain owns it" is inline: it runs for every row (400k at 100k accounts)."""
+    here, account_of, unknown = owners.domain, owners.account_of, []
     aliases, disabled, acl_flag, networks = {}, set(), set(), {}
-    for alias, username in db.query("SELECT alias_username, username FROM dbaliases WHERE alias_domain = ?", (domain,)):
-        aliases.setdefault(username, set()).add(alias)
-    for (username,) in db.query("SELECT username FROM grp WHERE domain = ? AND grp = 'disabled'", (domain,)):
-        disabled.add(username)
-    for username, attribute, value in db.query(
-            "SELECT username, attribute, value FROM usr_preferences WHERE domain = ? AND attribute IN (?, ?)",
-            (domain, ACL_FLAG, ACL_NETWORK)):
-        if attribute == ACL_FLAG:
-            acl_flag.add(username)
+    for row_id, alias, alias_domain, username, domain in db.query(
+            "SELECT id, alias_username, alias_domain, username, domain FROM dbaliases"):
+        # A primary number (most rows) is tested here; the rest by whether the account holds the number.
+        stray = None if account_of.get(username) == alias and domain == alias_domain == here else \
+            owners.alias_row(row_id, alias, alias_domain, username, domain)
+        if stray:
+            unknown.append(stray)
         else:
+            aliases.setdefault(username, set()).add(alias)
+    for row_id, username, domain, group in db.query("SELECT id, username, domain, grp FROM grp"):
+        if domain != here or username not in account_of:
+            unknown.append(owners.user_row("grp", row_id, username, domain, group))
+        elif group == "disabled":
+            disabled.add(username)
+    for row_id, username, domain, attribute, value in db.query(
+            "SELECT id, username, domain, attribute, value FROM usr_preferences"):
+        if domain != here or username not in account_of:
+            unknown.append(owners.user_row("usr_preferences", row_id, username, domain, attribute))
+        elif attribute == ACL_FLAG:
+            acl_flag.add(username)
+        elif attribute == ACL_NETWORK:
             networks.setdefault(username, []).append(value)
     pbx = {}
-    for username, ha1, ha1b in db.query("SELECT username, ha1, ha1b FROM subscriber WHERE domain = ?", (domain,)):
+    for row_id, username, domain, ha1, ha1b in db.query("SELECT id, username, domain, ha1, ha1b FROM subscriber"):
+        if domain != here or username not in account_of:
+            unknown.append(owners.user_row("subscriber", row_id, username, domain))
+            continue
         pbx[username] = PbxRows(ha1, ha1b, frozenset(aliases.get(username, ())), username in disabled,
                                 tuple(sorted(networks.get(username, ()))) if username in acl_flag else None)
-    return Actual(objects, status, pbx)
+    return pbx, unknown
 
 
 class Writer:
@@ -121,6 +193,12 @@ class Writer:
     def bind_channels(self, devices):
         self.db.executemany("INSERT INTO sb_channels (device, idx, extension) VALUES (?, ?, ?)",
                             [(d["name"], c["index"], c["extension"]) for d in devices for c in d["channels"]])
+
+    # -- Kamailio rows no account owns ------------------------------------------
+    def delete_kamailio_rows(self, rows):
+        """[KamailioRow], by id: first of all, so that no row of an account written next collides with them."""
+        for table in KAMAILIO_TABLES:
+            self.db.executemany("DELETE FROM %s WHERE id = ?" % table, [(r.id,) for r in rows if r.table == table])
 
     # -- accounts ----------------------------------------------------------------
     def disable_accounts(self, usernames):
@@ -161,6 +239,8 @@ class Writer:
 
     def write_accounts(self, created, updated):
         """created/updated: [(account object, PbxRows)]; every derived row is rewritten for them."""
+        if created:  # a number index left by an account row deleted by hand (foreign keys off) would collide
+            self.db.execute("DELETE FROM sb_account_numbers WHERE account NOT IN (SELECT number FROM sb_accounts)")
         self.db.executemany(
             "INSERT INTO sb_accounts (number, group_name, username, last_status, last_status_date, data) "
             "VALUES (?, ?, ?, 'created', ?, ?)",
@@ -191,4 +271,12 @@ class Writer:
 
     def journal(self, changes):
         self.db.executemany("INSERT INTO sb_journal (at, kind, object_key, action, fields) VALUES (?, ?, ?, ?, ?)",
-                            [(self.now, c.kind, c.key, c.action, json.dumps(c.fields)) for c in changes])
+                            [(self.now, c.kind, _journal_key(c.key), c.action, json.dumps(c.fields)) for c in changes])
+
+
+def _journal_key(key):
+    """A Kamailio row's name (usr_preferences: up to 255 characters) may not fit the journal's column:
+    cut, with a digest of the whole that keeps it distinct."""
+    if len(key) <= JOURNAL_KEY_LENGTH:
+        return key
+    return key[:JOURNAL_KEY_LENGTH - 9] + "~" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:8]
