@@ -87,7 +87,8 @@ def write_plan_file(report_dir, descriptions, counts, meta):
 NAMED = 10  # objects named per line; the plan file names them all
 ACTIONS = (("create", "created"), ("replace", "replaced"), ("update", "updated"), ("delete", "deleted"))
 NOUNS = (("accounts", "account"), ("groups", "group"), ("numbers", "number"), ("devices", "device"),
-         ("networks", "network list"), ("provisioning_profiles", "provisioning profile"))
+         ("networks", "network list"), ("provisioning_profiles", "provisioning profile"),
+         ("trusted_peers", "trusted peer"), ("kamailio", "stray Kamailio row"))
 
 
 def counted(count, singular, plural=None):
