@@ -1,0 +1,73 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One ad-hoc account change (switchboard.pbx.sip_account) as the one engine sees it.
+
+Only what the change touches is read (``pbx.scoped_read``): the account, the objects it names and the
+accounts holding the numbers or username it wants. Those objects are declared as they are, the account
+as wanted, and the same validation and plan run on that small state. Another account's problem
+elsewhere on the platform can therefore never block this change, and the cost does not grow with the
+platform.
+"""
+
+from __future__ import annotations
+
+from . import declared as declared_state
+from . import gather
+from .errors import InvalidState, Problem
+from .loader import Document
+from .model import declared_form
+from .pbx import scoped_read
+from .plan import ACTIVATED
+
+SOURCE = "sip_account"  # how messages name the ad-hoc account
+
+
+class AccountChange:
+    """``read`` and ``declared`` are the engine's hooks, called in this order inside the run's transaction."""
+
+    def __init__(self, number, fields, state):
+        self.number, self.state = number, state
+        self.fields = {k: v for k, v in fields.items() if v is not None}
+        self.actual = self.wanted = None
+
+    def read(self, db, domain):
+        current = scoped_read.read_account_row(db, self.number)
+        self.wanted = self._wanted(current)
+        self.actual = scoped_read.read_account_scope(db, domain, self.number, [current, self.wanted],
+                                                     with_devices=self.wanted is not None)
+        return self.actual
+
+    def _wanted(self, current):
+        """The account as this change wants it (declared form), None when it is to be deleted."""
+        if self.state == "absent":
+            return None
+        if self.state in ("enabled", "disabled") and current is None:
+            raise InvalidState([Problem(SOURCE, "number", "%s: cannot be %s: there is no such account"
+                                        % (self.number, self.state), "the account must exist")])
+        account = dict(declared_form(current) if current else {}, **self.fields)
+        account["number"] = self.number
+        if self.state in ("enabled", "disabled"):
+            account["enabled"] = self.state == "enabled"
+        return account
+
+    def declared(self):
+        """(Declared, warnings): every object read, as it is, and this account as wanted."""
+        document = gather.as_state(self.actual)
+        document["accounts"] = [self.wanted] if self.wanted else []
+        declared, warnings = declared_state.validate([Document(SOURCE, document)])
+        return declared, list(warnings) + self._stays_disabled()
+
+    def selects(self, change):
+        return change.kind == "accounts" and change.key == self.number
+
+    def _stays_disabled(self):
+        """Asked to enable a wizard account whose client has not activated it: it stays disabled, and says why."""
+        asked = self.state == "enabled" or self.fields.get("enabled") is True
+        account = self.wanted or {}
+        if not asked or account.get("activation") != "wizard":
+            return []
+        status = self.actual.account_status.get(self.number, ("created", None))[0]
+        if status in ACTIVATED:
+            return []
+        return ["account %s stays disabled: it is a wizard account whose client is not activated yet (last status: %s); "
+                "it is enabled when its client completes the activation" % (self.number, status)]
