@@ -113,8 +113,9 @@ def run(options):
         return reconcile(options, lambda: loaded)
     # The state files load on the second core while this process reads the database (ARCHITECTURE:
     # both cost seconds at 100k accounts). An invalid state still writes nothing: the transaction rolls back.
+    known = gather.referable(options.dsn) if options.mode == MERGED else None
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
-        loading = pool.submit(declared_state.load, options.state_dir, options.cache_dir)
+        loading = pool.submit(declared_state.load, options.state_dir, options.cache_dir, known)
         return reconcile(options, loading.result)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from .model import declared_form
 from .pbx.database import transaction
+from .pbx.scoped_read import read_referable
 from .pbx.store import read_actual
 from .state_schema import KINDS
 
@@ -14,6 +15,13 @@ def read(dsn, sip_domain):
     """Return the Actual state; reading never writes (a missing SQLite file reads as empty)."""
     with transaction(dsn, check_mode=True) as db:
         return read_actual(db, sip_domain)
+
+
+def referable(dsn):
+    """The groups, provisioning profiles and networks on the platform: in merged mode a partial state
+    directory may name them (they stay, merged mode deletes nothing)."""
+    with transaction(dsn, check_mode=True) as db:
+        return read_referable(db)
 
 
 def as_state(actual, kinds=KINDS, account_filter=None):

@@ -50,6 +50,16 @@ def _objects(db, kind, keys):
     return {name: dict(json.loads(data), **{key: name}) for name, data in rows}
 
 
+def read_referable(db):
+    """The platform's provisioning profiles, networks and groups (small tables): what a state may name."""
+    referable = {}
+    for kind in ("provisioning_profiles", "networks", "groups"):
+        table, key, _columns = OBJECT_TABLES[kind]
+        referable[kind] = {name: dict(json.loads(data), **{key: name})
+                           for name, data in db.query("SELECT %s, data FROM %s" % (key, table))}
+    return referable
+
+
 def _owners(db, numbers):
     """Numbers of the accounts holding any of ``numbers`` (as primary, secondary or additional)."""
     numbers = _keys(numbers)
