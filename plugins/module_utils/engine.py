@@ -130,7 +130,7 @@ def reconcile_account(options, number, fields, state):
 def gathered(dsn, sip_domain, kinds, query=None, rpc_url=None):
     """The actual state in the declared format, optionally only the accounts a search matches;
     with ``rpc_url``, which accounts are registered (connected) right now."""
-    actual = gather.read(dsn, sip_domain)
+    actual, domains = gather.read(dsn, sip_domain)
     account_filter = None
     if query:
         try:
@@ -139,8 +139,9 @@ def gathered(dsn, sip_domain, kinds, query=None, rpc_url=None):
             raise SwitchboardError("query %r: %s" % (query, exc))
     state = gather.as_state(actual, kinds, account_filter)
     numbers = [a["number"] for a in state.get("accounts", [])]
-    status = gather.account_status(actual, numbers)
-    result = {"changed": False, "state": state, "account_status": status, "warnings": []}
+    status = gather.account_status(actual, numbers, sip_domain)
+    result = {"changed": False, "state": state, "account_status": status, "sip_domain": sip_domain,
+              "database": gather.database(dsn), "warnings": gather.missing_subscribers(status, sip_domain, domains)}
     if rpc_url:
         try:
             registered = server.registrations(rpc_url)

@@ -4,17 +4,47 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
+from .errors import SwitchboardError
 from .model import declared_form
-from .pbx.database import transaction
+from .pbx.database import database_exists, parse_dsn, transaction
 from .pbx.scoped_read import read_referable
 from .pbx.store import read_actual
 from .state_schema import KINDS
 
 
 def read(dsn, sip_domain):
-    """Return the Actual state; reading never writes (a missing SQLite file reads as empty)."""
+    """Return (Actual, the SIP domains of the subscriber rows). Reading never writes, and reads only a PBX
+    database that exists and is initialised: an empty answer from a mistyped DSN, adopted into git,
+    would declare an empty platform. Messages name the database as ``database()`` does: Ansible masks
+    the DSN itself (a no_log value) wherever it appears."""
+    if not database_exists(dsn):
+        raise SwitchboardError("the PBX database %s does not exist: there is nothing to read (check the DSN)"
+                               % named(dsn))
     with transaction(dsn, check_mode=True) as db:
-        return read_actual(db, sip_domain)
+        if db.schema_created:
+            raise SwitchboardError("the PBX database %s has no Switchboard tables: it was never initialised "
+                                   "(switchboard.pbx.database), or the DSN names another database" % named(dsn))
+        domains = sorted(row[0] for row in db.query("SELECT DISTINCT domain FROM subscriber"))
+        return read_actual(db, sip_domain), domains
+
+
+def database(dsn):
+    """Which database was read, without its password (and unlike the no_log DSN, not masked by Ansible)."""
+    engine, target = parse_dsn(dsn)
+    if engine == "sqlite":
+        return {"engine": "sqlite", "path": target}
+    url = urlparse(dsn)
+    return {"engine": "postgresql", "host": url.hostname, "port": url.port, "database": url.path.lstrip("/") or None,
+            "user": url.username}
+
+
+def named(dsn):
+    where = database(dsn)
+    if where["engine"] == "sqlite":
+        return "file %s" % where["path"]
+    return "%r on %s:%s" % (where["database"], where["host"], where["port"])
 
 
 def referable(dsn):
@@ -35,7 +65,30 @@ def as_state(actual, kinds=KINDS, account_filter=None):
     return state
 
 
-def account_status(actual, numbers):
-    return {n: {"last_status": actual.account_status[n][0], "last_status_date": actual.account_status[n][1],
-                "enabled": not actual.pbx[actual.objects["accounts"][n]["username"]].disabled}
-            for n in numbers}
+def account_status(actual, numbers, sip_domain):
+    """Per account: its activation status, and whether Kamailio lets it in now. An account whose subscriber
+    row is missing (deleted behind the engine's back, or another domain's) cannot register: said so."""
+    status = {}
+    for number in numbers:
+        last_status, date = actual.account_status[number]
+        rows = actual.pbx.get(actual.objects["accounts"][number]["username"])
+        status[number] = {"last_status": last_status, "last_status_date": date,
+                          "enabled": rows is not None and not rows.disabled}
+        if rows is None:
+            status[number]["problem"] = "subscriber row missing in domain %s: the account cannot register" % sip_domain
+    return status
+
+
+SHOWN = 10  # accounts named in one warning; the rest are counted
+
+
+def missing_subscribers(status, sip_domain, domains):
+    """One warning for the accounts without a subscriber row, naming the domains the database does hold."""
+    missing = sorted(n for n, entry in status.items() if "problem" in entry)
+    if not missing:
+        return []
+    names = ", ".join(missing[:SHOWN]) + (" and %d more" % (len(missing) - SHOWN) if len(missing) > SHOWN else "")
+    other = [d for d in domains if d != sip_domain]
+    where = " (the database has subscriber rows in %s)" % ", ".join(other) if other else ""
+    return ["%d account(s) have no subscriber row in domain %s and cannot register: %s%s"
+            % (len(missing), sip_domain, names, where)]
