@@ -17,7 +17,7 @@ from .errors import InvalidState, Problem
 from .loader import Document
 from .model import declared_form
 from .pbx import scoped_read
-from .plan import ACTIVATED
+from .plan import ACTIVATED, _generate_username
 
 SOURCE = "sip_account"  # how messages name the ad-hoc account
 
@@ -33,6 +33,8 @@ class AccountChange:
     def read(self, db, domain):
         current = scoped_read.read_account_row(db, self.number)
         self.wanted = self._wanted(current)
+        if current is None and self.wanted is not None and not self.wanted.get("username"):
+            self.wanted["username"] = self._free_username(db)
         self.actual = scoped_read.read_account_scope(db, domain, self.number, [current, self.wanted],
                                                      with_devices=self.wanted is not None)
         return self.actual
@@ -49,6 +51,15 @@ class AccountChange:
         if self.state in ("enabled", "disabled"):
             account["enabled"] = self.state == "enabled"
         return account
+
+    @staticmethod
+    def _free_username(db):
+        """The planner checks a generated username against the accounts it was given; only a few were read
+        here, so the username is chosen against the whole platform, by indexed look-ups."""
+        while True:
+            username = _generate_username(())
+            if not scoped_read.username_taken(db, username):
+                return username
 
     def declared(self):
         """(Declared, warnings): every object read, as it is, and this account as wanted."""

@@ -130,3 +130,21 @@ def test_absent_deletes_one_account_and_keeps_the_others(tmp_path, pbx_dsn):
     assert db_rows(pbx_dsn, "SELECT count(*) FROM subscriber WHERE username = '5003'") == [(0,)]
     assert recap_changed(sip_account(playbook, number="+393351112233", state="absent")) == 0
 
+
+
+def test_a_generated_username_is_free_on_the_whole_platform(tmp_path, pbx_dsn, monkeypatch):
+    """Only a few accounts are read for one change: the generated username is checked against every account
+    and subscriber row, so it never collides with one that was not read."""
+    from ansible_collections.switchboard.pbx.plugins.module_utils import account_change
+
+    state = write_state(tmp_path / "state", {"s.yml": {"groups": [{"name": "office"}], "accounts": [
+        {"number": "+390212345601", "group": "office", "type": "snom", "username": "4101", "password": "Desk-4101-pw"}]}})
+    options = engine.Options(str(state), pbx_dsn, SIP_DOMAIN, report_dir=str(tmp_path / "reports"))
+    engine.run(options)
+    candidates = iter(["4101", "4102"])
+    monkeypatch.setattr(account_change, "_generate_username", lambda taken: next(candidates))
+    engine.reconcile_account(engine.Options(None, pbx_dsn, SIP_DOMAIN, passwords={"+390212345602": "Desk-4102-pw"},
+                                            report_dir=str(tmp_path / "reports")),
+                             "+390212345602", {"group": "office", "type": "snom"}, "present")
+    assert db_rows(pbx_dsn, "SELECT number, username FROM sb_accounts ORDER BY number") == [
+        ("+390212345601", "4101"), ("+390212345602", "4102")]

@@ -50,6 +50,12 @@ def _objects(db, kind, keys):
     return {name: dict(json.loads(data), **{key: name}) for name, data in rows}
 
 
+def username_taken(db, username):
+    """Whether an account or a subscriber row (even one of another domain) has this username."""
+    return bool(db.query("SELECT 1 FROM sb_accounts WHERE username = ?", (username,))
+                or db.query("SELECT 1 FROM subscriber WHERE username = ?", (username,)))
+
+
 def read_referable(db):
     """The platform's provisioning profiles, networks and groups (small tables): what a state may name."""
     referable = {}
