@@ -12,7 +12,7 @@ platform.
 from __future__ import annotations
 
 from . import declared as declared_state
-from . import gather
+from . import gather, model
 from .errors import InvalidState, Problem
 from .loader import Document
 from .model import declared_form
@@ -20,6 +20,8 @@ from .pbx import scoped_read
 from .plan import ACTIVATED, _generate_username
 
 SOURCE = "sip_account"  # how messages name the ad-hoc account
+# Taking an account out of service is never held up by what was already wrong before the change.
+SAFETY_STATES = ("disabled", "absent")
 
 
 class AccountChange:
@@ -28,10 +30,10 @@ class AccountChange:
     def __init__(self, number, fields, state):
         self.number, self.state = number, state
         self.fields = {k: v for k, v in fields.items() if v is not None}
-        self.actual = self.wanted = None
+        self.actual = self.current = self.wanted = None
 
     def read(self, db, domain):
-        current = scoped_read.read_account_row(db, self.number)
+        current = self.current = scoped_read.read_account_row(db, self.number)
         self.wanted = self._wanted(current)
         if current is None and self.wanted is not None and not self.wanted.get("username"):
             self.wanted["username"] = self._free_username(db)
@@ -63,10 +65,36 @@ class AccountChange:
 
     def declared(self):
         """(Declared, warnings): every object read, as it is, and this account as wanted."""
-        document = gather.as_state(self.actual)
-        document["accounts"] = [self.wanted] if self.wanted else []
-        declared, warnings = declared_state.validate([Document(SOURCE, document)])
+        documents = [Document(SOURCE, self._document(self.wanted))]
+        try:
+            declared, warnings = declared_state.validate(documents)
+        except InvalidState as exc:
+            if self.state not in SAFETY_STATES or self.current is None:
+                raise
+            declared, warnings = self._despite(documents, exc.problems)
         return declared, list(warnings) + self._stays_disabled()
+
+    def _document(self, account):
+        document = gather.as_state(self.actual)
+        document["accounts"] = [account] if account else []
+        return document
+
+    def _despite(self, documents, problems):
+        """Disable or delete although the account's surroundings break a rule, if they broke it before this
+        change too (a rule added since, a device moved outside an IP listing): said in a warning each."""
+        before = self._problems(self._document(declared_form(self.current)))
+        if any(p not in before or p.rule.startswith("schema") for p in problems):
+            raise InvalidState(problems)
+        return model.build(documents), ["%s (so before this change too: the account is %s all the same)"
+                                        % (p, self.state) for p in problems]
+
+    @staticmethod
+    def _problems(document):
+        try:
+            declared_state.validate([Document(SOURCE, document)])
+        except InvalidState as exc:
+            return exc.problems
+        return []
 
     def selects(self, change):
         return change.kind == "accounts" and change.key == self.number

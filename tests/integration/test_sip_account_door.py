@@ -148,3 +148,19 @@ def test_a_generated_username_is_free_on_the_whole_platform(tmp_path, pbx_dsn, m
                              "+390212345602", {"group": "office", "type": "snom"}, "present")
     assert db_rows(pbx_dsn, "SELECT number, username FROM sb_accounts ORDER BY number") == [
         ("+390212345601", "4101"), ("+390212345602", "4102")]
+
+
+def test_a_problem_that_was_already_there_does_not_block_disabling(tmp_path, pbx_dsn):
+    """The reception desk's group now lists only 192.0.2.0/24, and its phone is at 10.20.0.15 (changed behind
+    the engine's back): an update of the account is refused, disabling it goes ahead with a warning."""
+    playbook = demo(tmp_path, pbx_dsn)
+    db_rows(pbx_dsn, "UPDATE sb_groups SET data = ? WHERE name = 'milano-office'",
+            ('{"description": null, "ip_listing": {"allow": ["192.0.2.0/24"], "enabled": true}}',))
+    problem = ("sip_account: devices[0].channels[0].extension: device reception-snom-d785 has IP 10.20.0.15, outside "
+               "the IP listing of group milano-office (rule: group IP listing)")
+    output = sip_account(playbook, number="+390212345601", owner="Chiara Verdi-Rossi", expect_rc=2)
+    assert problem in one_line(output)
+    output = sip_account(playbook, number="+390212345601", state="disabled")
+    assert recap_changed(output) == 1
+    assert "[WARNING]: %s (so before this change too: the account is disabled all the same)" % problem in one_line(output)
+    assert "4101" in disabled(pbx_dsn)
