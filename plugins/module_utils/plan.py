@@ -260,7 +260,6 @@ class Planner:
                                  "%r is linked to account %s on the platform, which is not in the declared state"
                                  % (number, staying[number]), "a number belongs to at most one account")
 
-
     def _inventory_conflicts(self, declared, staying):
         """In merged mode the number inventory on the platform stays too: a declared inventory change must not
         leave an undeclared account on an inactive number or another group's number, and a declared account

@@ -131,7 +131,6 @@ def test_absent_deletes_one_account_and_keeps_the_others(tmp_path, pbx_dsn):
     assert recap_changed(sip_account(playbook, number="+393351112233", state="absent")) == 0
 
 
-
 def test_a_generated_username_is_free_on_the_whole_platform(tmp_path, pbx_dsn, monkeypatch):
     """Only a few accounts are read for one change: the generated username is checked against every account
     and subscriber row, so it never collides with one that was not read."""

@@ -15,6 +15,7 @@ import json
 from ..model import account_numbers
 from .store import ACL_FLAG, ACL_NETWORK, OBJECT_TABLES, Actual, PbxRows
 
+
 def _placeholders(values):
     return ", ".join("?" * len(values))
 
