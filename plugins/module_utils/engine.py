@@ -139,7 +139,7 @@ def gathered(dsn, sip_domain, kinds, query=None, rpc_url=None):
             raise SwitchboardError("query %r: %s" % (query, exc))
     state = gather.as_state(actual, kinds, account_filter)
     numbers = [a["number"] for a in state.get("accounts", [])]
-    status = gather.account_status(actual, numbers, sip_domain)
+    status = gather.account_status(actual, numbers)
     result = {"changed": False, "state": state, "account_status": status, "sip_domain": sip_domain,
               "database": gather.database(dsn), "warnings": gather.missing_subscribers(status, sip_domain, domains)}
     if rpc_url:

@@ -4,7 +4,8 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlparse
+import sqlite3
+from urllib.parse import quote, urlparse
 
 from .errors import SwitchboardError
 from .model import declared_form
@@ -22,12 +23,39 @@ def read(dsn, sip_domain):
     if not database_exists(dsn):
         raise SwitchboardError("the PBX database %s does not exist: there is nothing to read (check the DSN)"
                                % named(dsn))
+    if not _initialised(dsn):
+        raise SwitchboardError("the PBX database %s has no Switchboard tables: it was never initialised "
+                               "(switchboard.pbx.database), or the DSN names another database" % named(dsn))
     with transaction(dsn, check_mode=True) as db:
-        if db.schema_created:
-            raise SwitchboardError("the PBX database %s has no Switchboard tables: it was never initialised "
-                                   "(switchboard.pbx.database), or the DSN names another database" % named(dsn))
         domains = sorted(row[0] for row in db.query("SELECT DISTINCT domain FROM subscriber"))
         return read_actual(db, sip_domain), domains
+
+
+def _initialised(dsn):
+    """Whether the project's tables are there, probed read-only before the read (which would show a database
+    without them as an empty platform)."""
+    engine, target = parse_dsn(dsn)
+    if engine == "sqlite":
+        try:
+            connection = sqlite3.connect("file:///%s?mode=ro" % quote(target.lstrip("/")), uri=True)
+            try:
+                return bool(connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'sb_schema'").fetchall())
+            finally:
+                connection.close()
+        except sqlite3.Error as exc:
+            raise SwitchboardError("cannot read the PBX database %s: %s" % (named(dsn), exc))
+    import psycopg2
+
+    try:
+        connection = psycopg2.connect(target, connect_timeout=10)
+    except psycopg2.Error as exc:
+        raise SwitchboardError("cannot connect to the PBX database %s: %s" % (named(dsn), str(exc).strip()))
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT to_regclass('sb_schema')")
+            return cursor.fetchone()[0] is not None
+    finally:
+        connection.close()
 
 
 def database(dsn):
@@ -65,7 +93,7 @@ def as_state(actual, kinds=KINDS, account_filter=None):
     return state
 
 
-def account_status(actual, numbers, sip_domain):
+def account_status(actual, numbers):
     """Per account: its activation status, and whether Kamailio lets it in now. An account whose subscriber
     row is missing (deleted behind the engine's back, or another domain's) cannot register: said so."""
     status = {}
@@ -74,8 +102,8 @@ def account_status(actual, numbers, sip_domain):
         rows = actual.pbx.get(actual.objects["accounts"][number]["username"])
         status[number] = {"last_status": last_status, "last_status_date": date,
                           "enabled": rows is not None and not rows.disabled}
-        if rows is None:
-            status[number]["problem"] = "subscriber row missing in domain %s: the account cannot register" % sip_domain
+        if rows is None:  # Kamailio refuses it: say why rather than fail
+            status[number]["subscriber_row"] = "missing"
     return status
 
 
@@ -84,7 +112,7 @@ SHOWN = 10  # accounts named in one warning; the rest are counted
 
 def missing_subscribers(status, sip_domain, domains):
     """One warning for the accounts without a subscriber row, naming the domains the database does hold."""
-    missing = sorted(n for n, entry in status.items() if "problem" in entry)
+    missing = sorted(n for n, entry in status.items() if entry.get("subscriber_row") == "missing")
     if not missing:
         return []
     names = ", ".join(missing[:SHOWN]) + (" and %d more" % (len(missing) - SHOWN) if len(missing) > SHOWN else "")

@@ -76,7 +76,7 @@ database:
 account_status:
   description:
     - Per returned account, its activation status and whether it is enabled now.
-    - C(problem) says why an account cannot register, e.g. its subscriber row is missing in this domain.
+    - C(subscriber_row=missing) says that the account cannot register, its subscriber row is missing in this domain.
   returned: always
   type: dict
   sample: {"+390212345601": {last_status: created, last_status_date: "2026-11-22 02:29:18", enabled: true,
