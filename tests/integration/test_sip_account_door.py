@@ -41,6 +41,7 @@ def test_an_unrelated_accounts_problem_never_blocks_disabling_a_lost_phone(tmp_p
             "'{\"type\": \"snom\", \"activation\": \"wizard\", \"additional_numbers\": [\"101\"]}')")
     db_rows(pbx_dsn, "UPDATE sb_accounts SET data = replace(data, '\"type\":\"pgsm\"', '\"type\":\"snom\"') "
             "WHERE number = '+393351112233'")
+    db_rows(pbx_dsn, "UPDATE sb_accounts SET data = '{\"broken' WHERE number = '+393489876543'")
     output = sip_account(playbook, number="+390212345602", state="disabled")
     assert recap_changed(output) == 1
     assert "4102" in disabled(pbx_dsn)
@@ -163,3 +164,11 @@ def test_a_problem_that_was_already_there_does_not_block_disabling(tmp_path, pbx
     assert recap_changed(output) == 1
     assert "[WARNING]: %s (so before this change too: the account is disabled all the same)" % problem in one_line(output)
     assert "4101" in disabled(pbx_dsn)
+
+
+def test_a_damaged_row_in_what_the_change_touches_is_named(tmp_path, sqlite_dsn):
+    playbook = demo(tmp_path, sqlite_dsn)
+    db_rows(sqlite_dsn, "UPDATE sb_groups SET data = '{\"broken' WHERE name = 'milano-office'")
+    output = sip_account(playbook, number="+390212345601", state="disabled", expect_rc=2)
+    assert ("table sb_groups, row name = 'milano-office': the data column is not valid JSON (Unterminated string "
+            "starting at: line 1 column 2 (char 1)): repair or delete the row, then run again") in one_line(output)

@@ -12,12 +12,27 @@ from __future__ import annotations
 
 import json
 
+from ..errors import SwitchboardError
 from ..model import account_numbers
 from .store import ACL_FLAG, ACL_NETWORK, OBJECT_TABLES, Actual, PbxRows
 
 
 def _placeholders(values):
     return ", ".join("?" * len(values))
+
+
+def _document(table, column, key, data):
+    """A row's JSON data column; a damaged one is named (table, row), not a bare parser error."""
+    try:
+        document = json.loads(data)
+    except (TypeError, ValueError) as exc:
+        document, detail = None, "is not valid JSON (%s)" % exc
+    else:
+        detail = "is not a JSON object"
+    if not isinstance(document, dict):
+        raise SwitchboardError("table %s, row %s = %r: the data column %s: repair or delete the row, then run again"
+                               % (table, column, key, detail))
+    return document
 
 
 def _keys(values):
@@ -37,7 +52,7 @@ def _accounts(db, column, values):
         return {}, {}
     rows = db.query("SELECT number, username, last_status, last_status_date, data FROM sb_accounts WHERE %s IN (%s)"
                     % (column, _placeholders(values)), tuple(values))
-    accounts = {number: dict(json.loads(data), number=number, username=username)
+    accounts = {number: dict(_document("sb_accounts", "number", number, data), number=number, username=username)
                 for number, username, _status, _date, data in rows}
     return accounts, {number: (status, date) for number, _u, status, date, _d in rows}
 
@@ -48,7 +63,7 @@ def _objects(db, kind, keys):
     if not keys:
         return {}
     rows = db.query("SELECT %s, data FROM %s WHERE %s IN (%s)" % (key, table, key, _placeholders(keys)), tuple(keys))
-    return {name: dict(json.loads(data), **{key: name}) for name, data in rows}
+    return {name: dict(_document(table, key, name, data), **{key: name}) for name, data in rows}
 
 
 def username_taken(db, username):
@@ -62,7 +77,7 @@ def read_referable(db):
     referable = {}
     for kind in ("provisioning_profiles", "networks", "groups"):
         table, key, _columns = OBJECT_TABLES[kind]
-        referable[kind] = {name: dict(json.loads(data), **{key: name})
+        referable[kind] = {name: dict(_document(table, key, name, data), **{key: name})
                            for name, data in db.query("SELECT %s, data FROM %s" % (key, table))}
     return referable
 
