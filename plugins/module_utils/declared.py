@@ -41,8 +41,9 @@ def _check_files(items):
         return list(pool.map(check_file, items))
 
 
-def load(state_dir, cache_dir=None):
-    """Return (Declared, warnings) or raise InvalidState with every problem at once."""
+def load(state_dir, cache_dir=None, known=None):
+    """Return (Declared, warnings) or raise InvalidState with every problem at once. ``known``: the platform's
+    objects that references may name besides the declared ones (merged mode; see rules.check)."""
     contents, problems = read_state_dir(state_dir)
     cache = ParseCache(cache_dir)
     cached, missing = {}, []
@@ -68,7 +69,7 @@ def load(state_dir, cache_dir=None):
     if problems:  # not the shape the rules across files expect: report what is known so far
         raise InvalidState(problems + local)
     cache.prune()
-    return across_files(documents, local)
+    return across_files(documents, local, known)
 
 
 def validate(documents):
@@ -79,10 +80,10 @@ def validate(documents):
     return across_files(documents, rules.local_problems(model.build(documents)))
 
 
-def across_files(documents, local_problems):
+def across_files(documents, local_problems, known=None):
     """The rules across files, on top of each file's own; every problem at once."""
-    declared = model.build(documents)
-    problems, warnings = rules.check(declared)
+    declared = model.build(documents, (known or {}).get("groups"))
+    problems, warnings = rules.check(declared, known)
     if problems or local_problems:
         raise InvalidState(list(local_problems) + problems)
     return declared, warnings

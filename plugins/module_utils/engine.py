@@ -11,8 +11,8 @@ from concurrent.futures import ProcessPoolExecutor
 
 from . import declared as declared_state
 from . import gather, report, search
-from .errors import InvalidState, Problem, SwitchboardError
-from .loader import Document
+from .errors import InvalidState, SwitchboardError
+from .account_change import AccountChange
 from .pbx import server
 from .pbx.database import database_exists, transaction
 from .pbx.store import Writer, read_actual
@@ -70,13 +70,14 @@ def apply_changes(writer, changes):
     writer.journal(changes)
 
 
-def reconcile(options, load_declared, select=None):
-    """Plan and apply the declared state against the PBX; ``select`` keeps only some changes (one-object doors).
+def reconcile(options, load_declared, select=None, read=read_actual):
+    """Plan and apply the declared state against the PBX; ``select`` keeps only some changes (one-object doors),
+    ``read(db, domain)`` returns the Actual (all of it, or what a one-object door touches).
 
     ``load_declared()`` returns (Declared, warnings); it is called once the actual state is read,
     so that a load running in parallel overlaps the database read."""
     with transaction(options.dsn, options.check_mode) as db:
-        actual = read_actual(db, options.sip_domain)
+        actual = read(db, options.sip_domain)
         declared, warnings = load_declared()
         changes, problems, unmanaged = make_plan(declared, actual, options.sip_domain, options.mode, options.passwords)
         if problems:
@@ -115,51 +116,24 @@ def run(options):
         return reconcile(options, lambda: loaded)
     # The state files load on the second core while this process reads the database (ARCHITECTURE:
     # both cost seconds at 100k accounts). An invalid state still writes nothing: the transaction rolls back.
+    known = gather.referable(options.dsn) if options.mode == MERGED else None
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
-        loading = pool.submit(declared_state.load, options.state_dir, options.cache_dir)
+        loading = pool.submit(declared_state.load, options.state_dir, options.cache_dir, known)
         return reconcile(options, loading.result)
 
 
-ONE_ACCOUNT_SOURCE = "sip_account"  # how messages name the ad-hoc account in the gathered state
-
-
 def reconcile_account(options, number, fields, state):
-    """One account against the whole actual state: the gathered state with this account changed goes
-    through the same validation and plan; only this account's changes are applied."""
-    document = gather.as_state(gather.read(options.dsn, options.sip_domain))
-    accounts = document["accounts"]
-    current = next((a for a in accounts if a["number"] == number), None)
-    wanted = {k: v for k, v in fields.items() if v is not None}
-    if state == "absent":
-        if current is not None:
-            accounts.remove(current)
-        for device in document["devices"]:  # deleting logs the extension out of its devices
-            for channel in device.get("channels", []):
-                if channel.get("extension") == number:
-                    channel["extension"] = None
+    """One account, ad hoc: only what its change touches is read, validated and planned (account_change)."""
+    change = AccountChange(number, fields, state)
+    if state == "absent":  # the account is left out of the small declared state: overridden deletes it
         options = dataclasses.replace(options, mode=OVERRIDDEN)
-    else:
-        account = dict(current or {}, **wanted)
-        account["number"] = number
-        if state in ("enabled", "disabled"):
-            if current is None:
-                raise InvalidState([model_problem(number, "cannot be %s: there is no such account" % state)])
-            account["enabled"] = state == "enabled"
-        if current is not None:
-            accounts.remove(current)
-        accounts.append(account)
-    loaded = declared_state.validate([Document(ONE_ACCOUNT_SOURCE, document)])
-    return reconcile(options, lambda: loaded, select=lambda c: c.kind == "accounts" and c.key == number)
-
-
-def model_problem(number, message):
-    return Problem(ONE_ACCOUNT_SOURCE, "number", "%s: %s" % (number, message), "the account must exist")
+    return reconcile(options, change.declared, select=change.selects, read=change.read)
 
 
 def gathered(dsn, sip_domain, kinds, query=None, rpc_url=None):
     """The actual state in the declared format, optionally only the accounts a search matches;
     with ``rpc_url``, which accounts are registered (connected) right now."""
-    actual = gather.read(dsn, sip_domain)
+    actual, domains = gather.read(dsn, sip_domain)
     account_filter = None
     if query:
         try:
@@ -170,7 +144,9 @@ def gathered(dsn, sip_domain, kinds, query=None, rpc_url=None):
     numbers = [a["number"] for a in state.get("accounts", [])]
     status = gather.account_status(actual, numbers)
     sections, warnings = gather.findings(actual)
-    result = dict(sections, changed=False, state=state, account_status=status, warnings=warnings)
+    warnings += gather.missing_subscribers(status, sip_domain, domains)
+    result = dict(sections, changed=False, state=state, account_status=status, sip_domain=sip_domain,
+                  database=gather.database(dsn), warnings=warnings)
     if rpc_url:
         try:
             registered = server.registrations(rpc_url)

@@ -151,14 +151,15 @@ class Declared:
         return {e.key: e for e in self.entries[kind]}
 
 
-def build(documents):
-    """Merge all documents (already schema-valid) into one Declared model."""
+def build(documents, platform_groups=None):
+    """Merge all documents (already schema-valid) into one Declared model. ``platform_groups``: groups on the
+    platform but not declared (merged mode), whose default provisioning profile a wizard account inherits."""
     raw_entries = {kind: [] for kind in KINDS}
     for document in documents:
         for kind in KINDS:
             for index, raw in enumerate((document.data or {}).get(kind) or []):
                 raw_entries[kind].append((document.file, "%s[%d]" % (kind, index), raw))
-    groups = {raw["name"]: raw for _f, _p, raw in raw_entries["groups"]}
+    groups = dict(platform_groups or {}, **{raw["name"]: raw for _f, _p, raw in raw_entries["groups"]})
     normalizers = {
         "provisioning_profiles": normalize_profile,
         "networks": normalize_network,

@@ -140,7 +140,8 @@ class Planner:
     def _accounts(self):
         actual = self.actual.objects["accounts"]
         declared = self.declared.by_key("accounts")
-        networks = self.declared.objects("networks")
+        # In merged mode an account may name a network list that is only on the platform (validated on load).
+        networks = dict(self.actual.objects["networks"], **self.declared.objects("networks"))
         owner_of_username = {obj["username"]: key for key, obj in actual.items()}
         taken_usernames = set(owner_of_username) | {e.obj["username"] for e in declared.values() if e.obj["username"]}
         taken_usernames |= {r.username for r in self.actual.unknown_rows if r.username}
@@ -323,12 +324,45 @@ class Planner:
         for key, obj in self.actual.objects["accounts"].items():
             if key not in declared and key not in replaced:
                 staying.update((n, key) for n, _role in account_numbers(obj))
+        self._inventory_conflicts(declared, staying)
         for key, entry in declared.items():
             for number, _role in account_numbers(entry.obj):
                 if number in staying:
                     self.problem(entry, "number" if number == key else "additional_numbers",
                                  "%r is linked to account %s on the platform, which is not in the declared state"
                                  % (number, staying[number]), "a number belongs to at most one account")
+
+    def _inventory_conflicts(self, declared, staying):
+        """In merged mode the number inventory on the platform stays too: a declared inventory change must not
+        leave an undeclared account on an inactive number or another group's number, and a declared account
+        is held to the inventory rows that only the platform has."""
+        accounts = self.actual.objects["accounts"]
+        for entry in self.declared.entries["numbers"]:
+            holder = staying.get(entry.key)
+            if holder is None:
+                continue
+            if entry.obj["state"] != "active":
+                self.problem(entry, "state", "number %r is linked to account %s on the platform, which is not in the "
+                             "declared state: it cannot become inactive" % (entry.key, holder),
+                             "only an active number can be linked to an account")
+            if entry.obj["group"] and entry.obj["group"] != accounts[holder]["group"]:
+                self.problem(entry, "group", "number %r is linked to account %s of group %r on the platform, which is "
+                             "not in the declared state: it cannot move to group %r"
+                             % (entry.key, holder, accounts[holder]["group"], entry.obj["group"]),
+                             "a number is used in its own group")
+        declared_inventory, inventory = self.declared.objects("numbers"), self.actual.objects["numbers"]
+        fields = {"primary": "number", "secondary": "secondary_number", "additional": "additional_numbers"}
+        for entry in declared.values():
+            for number, role in account_numbers(entry.obj):
+                listed = None if number in declared_inventory else inventory.get(number)
+                if listed is None:
+                    continue
+                if listed["state"] != "active":
+                    self.problem(entry, fields[role], "number %r is inactive in the number inventory on the platform"
+                                 % number, "only an active number can be linked to an account")
+                if listed.get("group") and listed["group"] != entry.obj["group"]:
+                    self.problem(entry, fields[role], "number %r belongs to group %r on the platform, not %r"
+                                 % (number, listed["group"], entry.obj["group"]), "a number is used in its own group")
 
 
 def _generate_username(taken):

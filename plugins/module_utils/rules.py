@@ -79,14 +79,22 @@ def _networks(entry, field, values, out):
                     "networks are ip/netmask or CIDR")
 
 
-def _groups_and_profiles(declared, out):
-    profiles = declared.objects("provisioning_profiles")
+def _visible(declared, kind, known):
+    """The objects a reference may name: the declared ones and, in merged mode, those on the platform
+    (``known``: kind -> {name: object}; they stay, because merged mode deletes nothing)."""
+    if not known or not known.get(kind):
+        return declared.objects(kind)
+    return dict(known[kind], **declared.objects(kind))
+
+
+def _groups_and_profiles(declared, out, known):
+    profiles = _visible(declared, "provisioning_profiles", known)
     for entry in declared.entries["groups"]:
         group = entry.obj
         if group["provisioning_profile"] and group["provisioning_profile"] not in profiles:
             out.add(entry, "provisioning_profile", "provisioning profile %r is not declared" % group["provisioning_profile"],
                     "references must exist")
-    groups = declared.objects("groups")
+    groups = _visible(declared, "groups", known)
     for entry in declared.entries["numbers"]:
         if entry.obj["group"] and entry.obj["group"] not in groups:
             out.add(entry, "group", "group %r is not declared" % entry.obj["group"], "references must exist")
@@ -141,10 +149,8 @@ def _wizard_number(entry, out):
                 "wizard activation needs a mobile number")
 
 
-def _account_references(entry, declared, out):
+def _account_references(entry, groups, profiles, networks, out):
     account = entry.obj
-    groups, profiles = declared.objects("groups"), declared.objects("provisioning_profiles")
-    networks = declared.objects("networks")
     if account["group"] not in groups:
         out.add(entry, "group", "group %r is not declared" % account["group"], "a group must exist before accounts in it")
     profile = account["provisioning_profile"]
@@ -227,8 +233,8 @@ def _usernames(declared, out):
                     "usernames are unique")
 
 
-def _devices(declared, out):
-    groups, accounts = declared.objects("groups"), declared.objects("accounts")
+def _devices(declared, out, known):
+    groups, accounts = _visible(declared, "groups", known), declared.objects("accounts")
     bound = {}
     for entry in declared.entries["devices"]:
         device = entry.obj
@@ -294,17 +300,19 @@ def local_problems(part):
     return out.problems
 
 
-def check(declared):
-    """Rules across objects and files. Return (problems, warnings); warnings name the object, never a secret."""
+def check(declared, known=None):
+    """Rules across objects and files. Return (problems, warnings); warnings name the object, never a secret.
+    ``known``: the platform's groups, provisioning profiles and networks that references may name (merged mode)."""
     out = _Collector()
     _unique_keys(declared, out)
-    _groups_and_profiles(declared, out)
+    _groups_and_profiles(declared, out, known)
+    referable = [_visible(declared, kind, known) for kind in ("groups", "provisioning_profiles", "networks")]
     for entry in declared.entries["accounts"]:
-        _account_references(entry, declared, out)
+        _account_references(entry, *referable, out)
     _registrable(declared, out)
     _account_numbers(declared, out)
     _usernames(declared, out)
-    _devices(declared, out)
+    _devices(declared, out, known)
     return out.problems, _warnings(declared.entries["accounts"])
 
 

@@ -12,6 +12,10 @@ description:
   - Reads groups, provisioning profiles, networks, numbers, accounts and devices back from the PBX database,
     in the same format as the state files, so an existing platform can be adopted into git.
   - Reports each account's activation status. Never writes, never returns a password or HA1.
+  - Reads only a PBX database that exists and is initialised. A SQLite DSN naming a file that does not exist, or a
+    database without the Switchboard tables, is an error (an empty answer adopted into git would declare an empty platform).
+  - Returns the SIP domain and the database it read. Accounts without a subscriber row in O(sip_domain) (deleted
+    behind the engine's back, or a mistyped domain) are reported with a warning that names the domains the database holds.
 author: Switchboard developers (@switchboard)
 extends_documentation_fragment:
   - switchboard.pbx.pbx
@@ -64,6 +68,16 @@ state:
   returned: always
   type: dict
   sample: {accounts: [{number: "+393471234567", group: field-sales, type: pgsm, username: "6783955557"}]}
+sip_domain:
+  description: The SIP domain whose Kamailio rows were read.
+  returned: always
+  type: str
+  sample: pbx.rossi-logistica.example
+database:
+  description: The database that was read, without its password (SQLite path, or PostgreSQL host, port, database and user).
+  returned: always
+  type: dict
+  sample: {engine: postgresql, host: 127.0.0.1, port: 5432, database: pbx, user: switchboard}
 account_status:
   description:
     - Per returned account, its activation status and whether it is enabled now.

@@ -49,7 +49,8 @@ def test_sip_account_lifecycle(playbook):
 
     output = sip_account(playbook, expect_rc=2, number="+390212345604", group="milano-office", type="snom",
                          password="Another-Desk-1", additional_numbers=["101"])
-    assert "'101' is already the additional number of +390212345601" in output
+    assert ("sip_account: accounts[0].additional_numbers: '101' is linked to account +390212345601 on the platform, "
+            "which is not in the declared state (rule: a number belongs to at most one account)") in output
 
     assert recap_changed(sip_account(playbook, number="+390212345603", state="absent")) == 1
     assert sqlite_rows(playbook.dsn, "SELECT count(*) FROM subscriber WHERE username = '4103'") == [(0,)]

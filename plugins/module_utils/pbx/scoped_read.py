@@ -1,0 +1,150 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Read only what a change to one account touches, by indexed look-ups (the ad-hoc door).
+
+``store.read_actual`` reads the whole platform (seconds at 100k accounts); one account needs its own
+rows, the owners of the numbers and username it wants, the groups, profiles and network lists it
+names, the inventory rows of its numbers and the device channels it sits on. The result is an
+``Actual`` of the same shape, so the one engine validates and plans it.
+"""
+
+from __future__ import annotations
+
+import json
+
+from ..errors import SwitchboardError
+from ..model import account_numbers
+from .store import ACL_FLAG, ACL_NETWORK, OBJECT_TABLES, Actual, PbxRows
+
+
+def _placeholders(values):
+    return ", ".join("?" * len(values))
+
+
+def _document(table, column, key, data):
+    """A row's JSON data column; a damaged one is named (table, row), not a bare parser error."""
+    try:
+        document = json.loads(data)
+    except (TypeError, ValueError) as exc:
+        document, detail = None, "is not valid JSON (%s)" % exc
+    else:
+        detail = "is not a JSON object"
+    if not isinstance(document, dict):
+        raise SwitchboardError("table %s, row %s = %r: the data column %s: repair or delete the row, then run again"
+                               % (table, column, key, detail))
+    return document
+
+
+def _keys(values):
+    return sorted({v for v in values if v})
+
+
+def read_account_row(db, number):
+    """The account as stored (number and username included), or None."""
+    found = _accounts(db, "number", [number])[0]
+    return found.get(number)
+
+
+def _accounts(db, column, values):
+    """({number: account}, {number: (last_status, date)}) for the accounts whose ``column`` is in ``values``."""
+    values = _keys(values)
+    if not values:
+        return {}, {}
+    rows = db.query("SELECT number, username, last_status, last_status_date, data FROM sb_accounts WHERE %s IN (%s)"
+                    % (column, _placeholders(values)), tuple(values))
+    accounts = {number: dict(_document("sb_accounts", "number", number, data), number=number, username=username)
+                for number, username, _status, _date, data in rows}
+    return accounts, {number: (status, date) for number, _u, status, date, _d in rows}
+
+
+def _objects(db, kind, keys):
+    table, key, _columns = OBJECT_TABLES[kind]
+    keys = _keys(keys)
+    if not keys:
+        return {}
+    rows = db.query("SELECT %s, data FROM %s WHERE %s IN (%s)" % (key, table, key, _placeholders(keys)), tuple(keys))
+    return {name: dict(_document(table, key, name, data), **{key: name}) for name, data in rows}
+
+
+def username_taken(db, username):
+    """Whether an account or a subscriber row (even one of another domain) has this username."""
+    return bool(db.query("SELECT 1 FROM sb_accounts WHERE username = ?", (username,))
+                or db.query("SELECT 1 FROM subscriber WHERE username = ?", (username,)))
+
+
+def read_referable(db):
+    """The platform's provisioning profiles, networks and groups (small tables): what a state may name."""
+    referable = {}
+    for kind in ("provisioning_profiles", "networks", "groups"):
+        table, key, _columns = OBJECT_TABLES[kind]
+        referable[kind] = {name: dict(_document(table, key, name, data), **{key: name})
+                           for name, data in db.query("SELECT %s, data FROM %s" % (key, table))}
+    return referable
+
+
+def _owners(db, numbers):
+    """Numbers of the accounts holding any of ``numbers`` (as primary, secondary or additional)."""
+    numbers = _keys(numbers)
+    if not numbers:
+        return []
+    return [row[0] for row in db.query("SELECT account FROM sb_account_numbers WHERE number IN (%s)"
+                                       % _placeholders(numbers), tuple(numbers))]
+
+
+def _devices_holding(db, number):
+    """The devices with a channel bound to ``number``, each with only those channels: what the account's
+    rules (one channel, two with multi_login; the groups' IP listings) look at."""
+    channels = db.query("SELECT device, idx FROM sb_channels WHERE extension = ? ORDER BY device, idx", (number,))
+    devices = _objects(db, "devices", [device for device, _index in channels])
+    for device in devices.values():
+        device["channels"] = []
+    for device, index in channels:
+        devices[device]["channels"].append({"index": index, "extension": number})
+    return devices
+
+
+def _pbx_rows(db, domain, usernames):
+    """username -> PbxRows, as ``store.read_actual`` builds them, for these usernames only."""
+    usernames = _keys(usernames)
+    if not usernames:
+        return {}
+    users = "username IN (%s)" % _placeholders(usernames)
+    where = "domain = ? AND " + users
+    params = (domain,) + tuple(usernames)
+    aliases, networks = {}, {}
+    for alias, username in db.query("SELECT alias_username, username FROM dbaliases WHERE alias_domain = ? AND "
+                                    + users, params):
+        aliases.setdefault(username, set()).add(alias)
+    disabled = {row[0] for row in db.query("SELECT username FROM grp WHERE grp = 'disabled' AND %s" % where, params)}
+    acl_flag = set()
+    for username, attribute, value in db.query("SELECT username, attribute, value FROM usr_preferences WHERE %s "
+                                               "AND attribute IN (?, ?)" % where, params + (ACL_FLAG, ACL_NETWORK)):
+        if attribute == ACL_FLAG:
+            acl_flag.add(username)
+        else:
+            networks.setdefault(username, []).append(value)
+    return {username: PbxRows(ha1, ha1b, frozenset(aliases.get(username, ())), username in disabled,
+                              tuple(sorted(networks.get(username, ()))) if username in acl_flag else None)
+            for username, ha1, ha1b in db.query("SELECT username, ha1, ha1b FROM subscriber WHERE %s" % where, params)}
+
+
+def read_account_scope(db, domain, number, accounts, with_devices=True):
+    """The Actual that a change of account ``number`` needs, given the account as it is and as it is wanted
+    (``accounts``: the dicts of both, None for a side that does not exist). Without ``with_devices`` (a
+    deletion, which unbinds the account itself) no device is read."""
+    accounts = [a for a in accounts if a]
+    numbers = [n for a in accounts for n, _role in account_numbers(a)]
+    found, status = _accounts(db, "number", [number] + _owners(db, numbers))
+    by_username, by_username_status = _accounts(db, "username", [a.get("username") for a in accounts])
+    found.update(by_username)
+    status.update(by_username_status)
+    devices = _devices_holding(db, number) if with_devices else {}
+    inventory = _objects(db, "numbers", numbers)
+    groups = _objects(db, "groups", [a.get("group") for a in accounts]
+                      + [n.get("group") for n in inventory.values()] + [d.get("group") for d in devices.values()])
+    profiles = _objects(db, "provisioning_profiles", [a.get("provisioning_profile") for a in accounts]
+                        + [g.get("provisioning_profile") for g in groups.values()])
+    networks = _objects(db, "networks", [name for a in accounts for name in a.get("restricted_networks") or []])
+    objects = {"provisioning_profiles": profiles, "networks": networks, "groups": groups, "numbers": inventory,
+               "accounts": found, "devices": devices}
+    return Actual(objects, status, _pbx_rows(db, domain, [a["username"] for a in found.values()]))
