@@ -111,6 +111,8 @@ def kamailio_work(work, modules, tables, version_rows):
         work.dropped.append((table, "Kamailio's %s module" % module))
         if table == "version":  # its rows say which tables exist: Kamailio checks them at start
             recreate += [s for _m, s in every if _VERSION_ROW.match(s) and table_of(s) in tables]
+        else:  # its version row is still there
+            recreate = [s for s in recreate if not _VERSION_ROW.match(s)]
         work.missing_sql[table] = recreate
 
 
