@@ -63,8 +63,13 @@ def redact_dsn(dsn):
 
 
 def _cause(exc):
-    """A driver's message on one line (psycopg2's span several)."""
-    return "; ".join(line.strip() for line in str(exc).strip().splitlines() if line.strip()) or type(exc).__name__
+    """A driver's message on one line: its first line, and PostgreSQL's DETAIL if any (psycopg2's messages
+    go on with advice such as "This probably means the server terminated abnormally")."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    details = [line[len("DETAIL:"):].strip().rstrip(".") for line in lines[1:] if line.startswith("DETAIL:")]
+    return lines[0] + "".join(" (%s)" % detail for detail in details)
 
 
 class Database:
