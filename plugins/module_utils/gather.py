@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from .model import declared_form
-from .pbx.database import LOCK_TIMEOUT, reading
+from .pbx.database import LOCK_TIMEOUT, transaction
 from .pbx.store import read_actual
 from .state_schema import KINDS
 
@@ -13,7 +13,7 @@ from .state_schema import KINDS
 def read(dsn, sip_domain, lock_timeout=LOCK_TIMEOUT):
     """Return the Actual state from a snapshot: reading never writes and never waits for a writer
     (a missing SQLite file reads as empty); a database of another SIP domain is refused."""
-    with reading(dsn, sip_domain, lock_timeout) as db:
+    with transaction(dsn, check_mode=True, sip_domain=sip_domain, lock_timeout=lock_timeout) as db:
         return read_actual(db, sip_domain)
 
 

@@ -250,6 +250,16 @@ def test_reading_and_planning_take_no_lock_and_a_change_meanwhile_is_planned_aga
     assert db_rows(pbx_dsn, "SELECT alias_username FROM dbaliases") == [("+390212345601",)]
 
 
+def test_an_unchanged_database_is_read_once(tmp_path, pbx_dsn, monkeypatch):
+    engine.run(options(tmp_path, pbx_dsn, [desk("+390212345601")]))
+    reads = []
+    real = engine.read_actual
+    monkeypatch.setattr(engine, "read_actual", lambda *args: reads.append(args) or real(*args))
+    assert engine.run(options(tmp_path, pbx_dsn, [desk("+390212345601", owner="Chiara Verdi")]))["changes"] == [
+        "update accounts/+390212345601 (owner)"]
+    assert len(reads) == 1
+
+
 def test_readers_never_wait_for_a_writer(tmp_path, pbx_dsn, monkeypatch):
     engine.run(options(tmp_path, pbx_dsn, [desk("+390212345601")]))
     real = engine.apply_changes

@@ -146,8 +146,11 @@ class Database:
                          % (pid, name or "", address or "local socket", since) for pid, name, address, since in rows)
 
     def data_version(self):
-        """SQLite: changes whenever another connection commits. PostgreSQL has no such marker (None)."""
-        return self.query("PRAGMA data_version")[0][0] if self.engine == "sqlite" else None
+        """Changes whenever another connection commits: SQLite's data_version; PostgreSQL's snapshot (xmin,
+        xmax and the transactions in progress: the same text means nothing committed in between)."""
+        if self.engine == "sqlite":
+            return self.query("PRAGMA data_version")[0][0]
+        return self.query("SELECT pg_current_snapshot()::text")[0][0]
 
     def commit(self):
         self.execute("COMMIT")
@@ -322,11 +325,12 @@ class Session:
     def _memory(self):
         return _connect_sqlite(":memory:", self.lock_timeout, label=self.target)
 
-    def _prepare(self, db, record):
-        created = db.ensure_schema()
+    def _begin_writing(self, db, recreate_missing):
+        """The write lock, then the schema made whole and the domain recorded, in this transaction."""
+        db.begin_write(self.lock_timeout)
+        self.created = db.ensure_schema(recreate_missing)
         if self.sip_domain is not None:
-            db.check_domain(self.sip_domain, record)
-        return created
+            db.check_domain(self.sip_domain, record=True)
 
     @contextlib.contextmanager
     def reading(self):
@@ -351,7 +355,9 @@ class Session:
             db.begin_read()
         try:
             with _reported(db, "reading"):
-                self._prepare(db, record=False)
+                db.ensure_schema()  # an in-memory database, or a migration that is rolled back
+                if self.sip_domain is not None:
+                    db.check_domain(self.sip_domain, record=False)
                 self._read_marker = (db, db.data_version())
                 yield db
         finally:
@@ -361,8 +367,8 @@ class Session:
                 db.close()
 
     def unchanged_since_read(self, db):
-        """Whether nobody committed anything between the snapshot and this write transaction (SQLite's
-        data_version; PostgreSQL has no such marker, so there the answer is always no)."""
+        """Whether nobody committed anything between the snapshot and this write transaction (on PostgreSQL:
+        in the whole cluster, so a busy one is simply read again)."""
         marker = self._read_marker
         return marker is not None and marker[0] is db and marker[1] is not None and db.data_version() == marker[1]
 
@@ -380,10 +386,7 @@ class Session:
             with _reported(db, "writing"):
                 db.query("PRAGMA journal_mode=WAL")  # an empty file, like a new one: Kamailio reads while we write
         with _reported(db, "writing"):
-            db.begin_write(self.lock_timeout)
-            self.created = db.ensure_schema(recreate_missing)
-            if self.sip_domain is not None:
-                db.check_domain(self.sip_domain, record=True)
+            self._begin_writing(db, recreate_missing)
             yield db
         if self.check_mode:
             db.rollback_quietly()
@@ -400,10 +403,7 @@ class Session:
             db = self._memory()
             try:
                 with _reported(db, "writing"):
-                    db.begin_write(self.lock_timeout)
-                    self.created = db.ensure_schema(recreate_missing)
-                    if self.sip_domain is not None:
-                        db.check_domain(self.sip_domain, record=True)
+                    self._begin_writing(db, recreate_missing)
                     yield db
             finally:
                 db.close()
@@ -415,10 +415,7 @@ class Session:
             db = _connect_sqlite(building, self.lock_timeout, label=self.target)
             try:
                 with _reported(db, "writing"):
-                    db.begin_write(self.lock_timeout)
-                    self.created = db.ensure_schema(recreate_missing)
-                    if self.sip_domain is not None:
-                        db.check_domain(self.sip_domain, record=True)
+                    self._begin_writing(db, recreate_missing)
                     yield db
                 with _reported(db, "committing"):
                     db.commit()
@@ -484,10 +481,12 @@ def _remove_directories(made):
 
 
 @contextlib.contextmanager
-def reading(dsn, sip_domain=None, lock_timeout=LOCK_TIMEOUT):
-    """A snapshot of the database to read (never written)."""
-    with Session(dsn, sip_domain, check_mode=True, lock_timeout=lock_timeout) as session:
-        with session.reading() as db:
+def transaction(dsn, check_mode=False, sip_domain=None, lock_timeout=LOCK_TIMEOUT):
+    """One transaction for a door. ``check_mode=True``: a snapshot to read, no lock taken, never written;
+    otherwise the write transaction, committed when the body returns. With ``sip_domain`` the database
+    must belong to that domain."""
+    with Session(dsn, sip_domain, check_mode, lock_timeout) as session:
+        with (session.reading() if check_mode else session.writing()) as db:
             yield db
 
 
