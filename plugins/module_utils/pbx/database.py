@@ -372,15 +372,16 @@ class Session:
         marker = self._read_marker
         return marker is not None and marker[0] is db and marker[1] is not None and db.data_version() == marker[1]
 
-    @contextlib.contextmanager
     def writing(self, recreate_missing=False):
         """The write transaction with the schema created or migrated in it; committed when the body returns,
         rolled back in check mode. ``self.created`` says what the schema needed."""
         new = self.engine == "sqlite" and not os.path.exists(self.target)
         if new or self.check_mode and self.engine == "sqlite" and _sqlite_is_empty(self.target):
-            with self._new_sqlite(recreate_missing) as db:
-                yield db
-            return
+            return self._new_sqlite(recreate_missing)
+        return self._existing_writing(recreate_missing)
+
+    @contextlib.contextmanager
+    def _existing_writing(self, recreate_missing):
         db = self._connection()
         if self.engine == "sqlite" and _sqlite_is_empty(self.target):
             with _reported(db, "writing"):
