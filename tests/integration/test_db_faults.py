@@ -94,6 +94,19 @@ def test_a_run_that_started_before_the_file_never_removes_what_another_committed
     assert set(leftovers(sqlite_dsn)) <= {"pbx.sqlite-shm", "pbx.sqlite-wal"}  # no half-built file beside it
 
 
+def test_a_file_abandoned_by_a_killed_first_run_is_removed(tmp_path, sqlite_dsn):
+    gone = multiprocessing.get_context("fork").Process(target=int)
+    gone.start()
+    gone.join()
+    directory = os.path.dirname(sqlite_path(sqlite_dsn))
+    os.makedirs(directory)
+    abandoned = ".pbx.sqlite.new-%d-x1y2z3" % gone.pid
+    for name in (abandoned, abandoned + "-journal", ".pbx.sqlite.new-%d-alive" % os.getpid()):
+        open(os.path.join(directory, name), "w").close()
+    engine.run(options(tmp_path, sqlite_dsn, [desk("+390212345601")]))
+    assert leftovers(sqlite_dsn) == [".pbx.sqlite.new-%d-alive" % os.getpid()]
+
+
 def test_check_mode_on_a_new_file_touches_nothing_on_disk(tmp_path):
     dsn = "sqlite:///%s" % (tmp_path / "not" / "yet" / "pbx.sqlite")
     result = engine.run(options(tmp_path, dsn, [desk("+390212345601")], check=True))

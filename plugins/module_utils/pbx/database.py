@@ -432,12 +432,34 @@ class Session:
 
 
 def _temporary_beside(target):
+    """.NAME.new-PID-RANDOM: a run killed while building (kill -9) leaves one; the next run removes it."""
+    _remove_abandoned(target)
     try:
-        handle, path = tempfile.mkstemp(prefix=".%s.new-" % os.path.basename(target), dir=os.path.dirname(target))
+        handle, path = tempfile.mkstemp(prefix=".%s.new-%d-" % (os.path.basename(target), os.getpid()),
+                                        dir=os.path.dirname(target))
     except OSError as exc:
         raise SwitchboardError("cannot create the PBX database %s: %s" % (target, exc.strerror))
     os.close(handle)
     return path
+
+
+def _remove_abandoned(target):
+    directory, prefix = os.path.dirname(target), ".%s.new-" % os.path.basename(target)
+    for name in os.listdir(directory):
+        pid = name[len(prefix):].split("-")[0]
+        if name.startswith(prefix) and pid.isdigit() and not _process_exists(int(pid)):
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(directory, name))
+
+
+def _process_exists(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
 
 
 def _link_into_place(building, target):
