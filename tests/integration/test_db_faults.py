@@ -327,3 +327,10 @@ def test_the_advisory_lock_says_who_holds_it(tmp_path, pg_cluster):
     finally:
         holder.close()
     assert db_rows(dsn, "SELECT number FROM sb_accounts") == [("+390212345601",)]
+
+
+def test_a_parse_cache_that_cannot_be_written_never_fails_an_applied_run(tmp_path, sqlite_dsn):
+    (tmp_path / "cache").write_text("a file where the cache directory should be\n")
+    result = engine.run(options(tmp_path, sqlite_dsn, [desk("+390212345601")], cache_dir=str(tmp_path / "cache")))
+    assert result["changed"] and result["changes"] == ["create groups/office", "create accounts/+390212345601"]
+    assert db_rows(sqlite_dsn, "SELECT number FROM sb_accounts") == [("+390212345601",)]
