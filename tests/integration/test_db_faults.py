@@ -225,6 +225,22 @@ def test_a_connection_killed_mid_run_is_reported_as_such(tmp_path, pg_cluster, m
     assert db_rows(dsn, "SELECT number FROM sb_accounts") == [("+390212345601",)]
 
 
+def test_a_connection_lost_at_the_commit_says_the_outcome_is_unknown(tmp_path, pg_cluster, monkeypatch):
+    dsn = pg_cluster.new_database("pbx_commit_lost")
+    engine.run(options(tmp_path, dsn, [desk("+390212345601")]))
+    real = database.Database.commit
+
+    def lost(db):
+        db_rows(dsn, "SELECT pg_terminate_backend(?)", (db.connection.get_backend_pid(),))
+        real(db)
+    monkeypatch.setattr(database.Database, "commit", lost)
+    with pytest.raises(SwitchboardError) as failure:
+        engine.run(options(tmp_path, dsn, [desk("+390212345601"), desk("+390212345602")]))
+    assert str(failure.value) == (
+        "the PBX database %s failed while committing: server closed the connection unexpectedly; whether the change "
+        "was committed is unknown: the next run (or a check run) shows it" % database.redact_dsn(dsn))
+
+
 # -- the write lock: only while writing, bounded, and who holds it ------------------------------------------------
 
 def take_write_lock(dsn):
