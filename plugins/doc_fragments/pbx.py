@@ -10,7 +10,9 @@ options:
   dsn:
     description:
       - The PBX database, C(sqlite:///ABSOLUTE/PATH) or C(postgresql://USER:PASSWORD@HOST:PORT/DB).
-      - A SQLite file that does not exist yet is created and initialised (not in check mode).
+      - A SQLite file that does not exist yet is created and initialised (not in check mode). Relative paths and files
+        at the filesystem root are refused.
+      - The first run records O(sip_domain) in the database; a run for another domain is refused.
       - Usually set from the inventory variable C(switchboard_pbx_dsn).
     type: str
     required: true

@@ -13,6 +13,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 
 from . import model, rules
+from .child_process import die_with_parent
 from .errors import InvalidState
 from .loader import Document, parse_bytes, read_state_dir
 from .parse_cache import ParseCache
@@ -37,7 +38,8 @@ def _check_files(items):
     workers = min(os.cpu_count() or 1, len(items))
     if workers < 2 or sum(len(content) for _file, content in items) < PARALLEL_FROM_BYTES:
         return [check_file(item) for item in items]
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                             initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
         return list(pool.map(check_file, items))
 
 

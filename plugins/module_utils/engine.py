@@ -7,14 +7,16 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor
 
 from . import declared as declared_state
 from . import gather, report, search
-from .errors import InvalidState, SwitchboardError
 from .account_change import AccountChange
+from .child_process import die_with_parent
+from .errors import InvalidState, SwitchboardError
 from .pbx import server
-from .pbx.database import database_exists, transaction
+from .pbx.database import LOCK_TIMEOUT, CreatedMeanwhile, Session, database_exists
 from .pbx.store import Writer, read_actual
 from .plan import MERGED, OVERRIDDEN, make_plan
 
@@ -32,6 +34,8 @@ class Options:
     report_dir: str = None
     cache_dir: str = None
     rpc_url: str = None  # Kamailio's JSON-RPC: registrations of tightened accounts are dropped
+    lock_timeout: float = LOCK_TIMEOUT  # seconds to wait for the PBX database's write lock
+    keep_plan_files: int = report.KEEP_PLAN_FILES  # the newest plan files kept in report_dir
 
 
 def now():
@@ -76,25 +80,46 @@ def reconcile(options, load_declared, select=None, read=read_actual):
 
     ``load_declared()`` returns (Declared, warnings); it is called once the actual state is read,
     so that a load running in parallel overlaps the database read."""
-    with transaction(options.dsn, options.check_mode) as db:
-        actual = read(db, options.sip_domain)
+    try:
+        return _reconcile(options, load_declared, select, read)
+    except CreatedMeanwhile:  # a concurrent first run made the SQLite file: plan again against it
+        return _reconcile(options, load_declared, select, read)
+
+
+def _plan(declared, actual, options, select):
+    """Return (changes, warnings about what the plan leaves alone)."""
+    changes, problems, unmanaged = make_plan(declared, actual, options.sip_domain, options.mode, options.passwords)
+    if problems:
+        raise InvalidState(problems)
+    return ([c for c in changes if select(c)] if select is not None else changes), unmanaged
+
+
+def _reconcile(options, load_declared, select, read):
+    """Read a snapshot and plan without the write lock; then, under the lock, make sure nothing changed
+    meanwhile (or plan again), write the plan file (what can fail goes before the commit), apply, commit."""
+    with Session(options.dsn, options.sip_domain, options.check_mode, options.lock_timeout) as pbx:
+        with pbx.reading() as db:
+            snapshot = read(db, options.sip_domain)
         declared, warnings = load_declared()
-        changes, problems, unmanaged = make_plan(declared, actual, options.sip_domain, options.mode, options.passwords)
-        if problems:
-            raise InvalidState(problems)
-        if select is not None:
-            changes = [c for c in changes if select(c)]
-        apply_changes(Writer(db, options.sip_domain, now()), changes)
+        changes, unmanaged = _plan(declared, snapshot, options, select)
+        with pbx.writing() as db:
+            if not pbx.unchanged_since_read(db):
+                actual = read(db, options.sip_domain)
+                if actual != snapshot:  # someone wrote meanwhile
+                    changes, unmanaged = _plan(declared, actual, options, select)
+            descriptions = [report.describe(c) for c in changes]
+            counts = report.summary(changes)
+            plan_file = report.write_plan_file(options.report_dir, descriptions, counts,
+                                               {"mode": options.mode, "check_mode": options.check_mode, "at": now()},
+                                               keep=options.keep_plan_files)
+            apply_changes(Writer(db, options.sip_domain, now()), changes)
+    # Committed: from here on nothing may turn the result into a failure (the change is applied).
     warnings = list(warnings) + unmanaged
     extra = {}
     if options.rpc_url:
         extra["server"], told = server.unregister(options.rpc_url, options.sip_domain,
                                                   server.usernames_to_unregister(changes), options.check_mode)
         warnings.extend(told)
-    descriptions = [report.describe(c) for c in changes]
-    counts = report.summary(changes)
-    plan_file = report.write_plan_file(options.report_dir, descriptions, counts,
-                                       {"mode": options.mode, "check_mode": options.check_mode, "at": now()})
     return {
         "changed": bool(changes),
         "message": report.summary_sentence(counts, options.check_mode),
@@ -117,7 +142,8 @@ def run(options):
     # The state files load on the second core while this process reads the database (ARCHITECTURE:
     # both cost seconds at 100k accounts). An invalid state still writes nothing: the transaction rolls back.
     known = gather.referable(options.dsn) if options.mode == MERGED else None
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"),
+                             initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
         loading = pool.submit(declared_state.load, options.state_dir, options.cache_dir, known)
         return reconcile(options, loading.result)
 

@@ -10,15 +10,16 @@ from urllib.parse import quote, urlparse
 from . import unmanaged
 from .errors import SwitchboardError
 from .model import declared_form
-from .pbx.database import database_exists, parse_dsn, transaction
+from .pbx.database import LOCK_TIMEOUT, database_exists, parse_dsn, transaction
 from .pbx.scoped_read import read_referable
 from .pbx.store import read_actual
 from .state_schema import KINDS
 
 
-def read(dsn, sip_domain):
-    """Return (Actual, the SIP domains of the subscriber rows). Reading never writes, a damaged row does not
-    stop it (``unreadable``), and it reads only a PBX
+def read(dsn, sip_domain, lock_timeout=LOCK_TIMEOUT):
+    """Return (Actual, the SIP domains of the subscriber rows) from a snapshot. Reading never writes, never
+    waits for a writer, refuses a database of another SIP domain, a damaged row does not stop it
+    (``unreadable``), and it reads only a PBX
     database that exists and is initialised: an empty answer from a mistyped DSN, adopted into git,
     would declare an empty platform. Messages name the database as ``database()`` does: Ansible masks
     the DSN itself (a no_log value) wherever it appears."""
@@ -28,7 +29,7 @@ def read(dsn, sip_domain):
     if not _initialised(dsn):
         raise SwitchboardError("the PBX database %s has no Switchboard tables: it was never initialised "
                                "(switchboard.pbx.database), or the DSN names another database" % named(dsn))
-    with transaction(dsn, check_mode=True) as db:
+    with transaction(dsn, check_mode=True, sip_domain=sip_domain, lock_timeout=lock_timeout) as db:
         domains = sorted(row[0] for row in db.query("SELECT DISTINCT domain FROM subscriber"))
         return read_actual(db, sip_domain, tolerant=True), domains
 

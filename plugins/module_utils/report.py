@@ -13,6 +13,7 @@ from .errors import SwitchboardError
 from .model import declared_form
 
 MASK = "********"
+KEEP_PLAN_FILES = 50  # the newest plan files kept in the report directory
 
 
 def _shown(obj, change):
@@ -69,8 +70,9 @@ def default_report_dir():
     return os.path.join(base, "switchboard", "reports")
 
 
-def write_plan_file(report_dir, descriptions, counts, meta):
-    """Owner-only: a plan names people (owner, e-mail) even though it holds no secret."""
+def write_plan_file(report_dir, descriptions, counts, meta, keep=KEEP_PLAN_FILES):
+    """Owner-only: a plan names people (owner, e-mail) even though it holds no secret.
+    Only the newest ``keep`` plan files stay (this one included); 0 keeps them all."""
     report_dir = report_dir or default_report_dir()
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
     path = os.path.join(report_dir, "plan-%s.json" % stamp)
@@ -80,6 +82,7 @@ def write_plan_file(report_dir, descriptions, counts, meta):
             json.dump(dict(meta, summary=counts, changes=descriptions), handle, sort_keys=True, separators=(",", ":"))
     except OSError as exc:
         raise SwitchboardError("cannot write the plan report to %r: %s" % (path, exc.strerror))
+    _prune_plan_files(report_dir, keep)
     return path
 
 
@@ -134,3 +137,15 @@ def summary_text(changes, counts, check_mode, plan_file):
                                             named(touched, more=": see the plan file")))
     lines.append("full plan (every change, secrets masked): %s" % plan_file)
     return lines
+
+
+def _prune_plan_files(report_dir, keep):
+    """The names sort by time (UTC stamps); a file another run removes first is no matter."""
+    if keep <= 0:
+        return
+    plans = sorted(name for name in os.listdir(report_dir) if name.startswith("plan-") and name.endswith(".json"))
+    for name in plans[:-keep]:
+        try:
+            os.unlink(os.path.join(report_dir, name))
+        except OSError:
+            pass

@@ -48,6 +48,19 @@ options:
       - After a commit, accounts that were deleted, disabled or got a new password or ACL are unregistered at once.
       - When Kamailio cannot be reached the database change stays committed and the result carries a warning.
     type: str
+  lock_timeout:
+    description:
+      - Seconds to wait for the PBX database's write lock (another run writing, or Kamailio on SQLite), then fail
+        saying who holds it (on PostgreSQL its session, application and client address). Nothing is written then.
+      - The lock is only held while writing; reading and planning take none.
+      - Usually set from the inventory variable C(switchboard_pbx_lock_timeout).
+    type: float
+    default: 30
+  keep_plan_files:
+    description:
+      - How many plan files (the newest) stay in O(report_dir); older ones are removed. V(0) keeps them all.
+    type: int
+    default: 50
   passwords:
     description:
       - Clear passwords by account number, as a mapping or its JSON text.
@@ -121,7 +134,7 @@ def reconcile(module, engine):
     return engine.run(engine.Options(
         state_dir=params["state_dir"], dsn=params["dsn"], sip_domain=params["sip_domain"], mode=params["mode"],
         passwords=json.loads(params["passwords"]), check_mode=module.check_mode, report_dir=params["report_dir"],
-        rpc_url=params["rpc_url"]))
+        rpc_url=params["rpc_url"], lock_timeout=params["lock_timeout"], keep_plan_files=params["keep_plan_files"]))
 
 
 def main():
@@ -130,6 +143,8 @@ def main():
              mode=dict(type="str", choices=["merged", "overridden"], default="merged"),
              secrets_file=dict(type="path"),
              rpc_url=dict(type="str"),
+             lock_timeout=dict(type="float", default=30),
+             keep_plan_files=dict(type="int", default=50),
              passwords=dict(type="jsonarg", default="{}", no_log=True)),
         reconcile)
 

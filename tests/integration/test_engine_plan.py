@@ -70,13 +70,13 @@ def test_delete_disables_before_deleting(tmp_path, sqlite_dsn, monkeypatch):
     """Statement order is observed with SQLite's trace hook; the engine path is the same on PostgreSQL."""
     apply(tmp_path, sqlite_dsn, [desk("+390212345601", username="7001"), desk("+390212345602", username="7002")])
     statements = []
-    real_connect = database.connect
+    real_connect = database._connect_sqlite
 
-    def traced(dsn, check_mode=False):
-        db = real_connect(dsn, check_mode)
+    def traced(*args, **kwargs):
+        db = real_connect(*args, **kwargs)
         db.connection.set_trace_callback(statements.append)
         return db
-    monkeypatch.setattr(database, "connect", traced)
+    monkeypatch.setattr(database, "_connect_sqlite", traced)
     apply(tmp_path, sqlite_dsn, [desk("+390212345602", username="7002")], mode="overridden")
     disable = next(i for i, s in enumerate(statements) if s.startswith("INSERT INTO grp") and "'7001'" in s)
     delete = next(i for i, s in enumerate(statements) if s.startswith("DELETE FROM subscriber") and "'7001'" in s)
