@@ -74,12 +74,13 @@ def apply_changes(writer, changes):
     writer.journal(changes)
 
 
-def reconcile(options, load_declared, select=None, read=read_actual):
+def reconcile(options, load_declared, select=None, read=None):
     """Plan and apply the declared state against the PBX; ``select`` keeps only some changes (one-object doors),
-    ``read(db, domain)`` returns the Actual (all of it, or what a one-object door touches).
+    ``read(db, domain)`` returns the Actual (what a one-object door touches; by default all of it).
 
     ``load_declared()`` returns (Declared, warnings); it is called once the actual state is read,
     so that a load running in parallel overlaps the database read."""
+    read = read or read_actual
     try:
         return _reconcile(options, load_declared, select, read)
     except CreatedMeanwhile:  # a concurrent first run made the SQLite file: plan again against it
