@@ -49,6 +49,8 @@ def apply_changes(writer, changes):
 
     for kind in ("provisioning_profiles", "networks", "groups", "numbers"):
         writer.upsert_objects(kind, pick(kind, "create"), pick(kind, "update"))
+    writer.write_trusted_peers(pick("trusted_peers", "create"), pick("trusted_peers", "update"),
+                               pick("trusted_peers", "delete", "key"))
     leaving_devices = pick("devices", "delete", "key")
     writer.unbind_channels(pick("devices", "update", "key") + leaving_devices)
     writer.delete_objects("devices", leaving_devices)
@@ -89,6 +91,10 @@ def reconcile(options, load_declared, select=None):
         extra["server"], told = server.unregister(options.rpc_url, options.sip_domain,
                                                   server.usernames_to_unregister(changes), options.check_mode)
         warnings.extend(told)
+    reloaded, told = server.reload_trusted_peers(options.rpc_url, changes, options.check_mode)
+    warnings.extend(told)
+    if reloaded is not None:
+        extra.setdefault("server", {"rpc_url": options.rpc_url})["trusted_peers_reloaded"] = reloaded
     descriptions = [report.describe(c) for c in changes]
     counts = report.summary(changes)
     plan_file = report.write_plan_file(options.report_dir, descriptions, counts,

@@ -191,7 +191,8 @@ class Planner:
         if acl_key not in self._allowed:
             self._allowed[acl_key] = allowed_networks(account, networks)
         return PbxRows(ha1, ha1b, frozenset(n for n, _role in account_numbers(account)),
-                       pending or not account["enabled"], self._allowed[acl_key])
+                       pending or not account["enabled"], self._allowed[acl_key],
+                       main_number=account["number"], voice_channels=account["voice_channels"])
 
     @staticmethod
     def _pbx_drift(current, wanted, password_declared):
@@ -200,7 +201,7 @@ class Planner:
         fields = []
         if password_declared and (current.ha1, current.ha1b) != (wanted.ha1, wanted.ha1b):
             fields.append("password")
-        for name in ("aliases", "disabled", "allowed_networks"):
+        for name in ("aliases", "disabled", "allowed_networks", "main_number", "voice_channels"):
             if getattr(current, name) != getattr(wanted, name):
                 fields.append("pbx." + name)
         return fields

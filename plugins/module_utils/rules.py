@@ -50,6 +50,20 @@ def _networks(entry, field, values, out):
                     "networks are ip/netmask or CIDR")
 
 
+def _trusted_peer(entry, out):
+    """A trusted peer sends without authentication: its address must be exact, and never everyone."""
+    address = entry.obj["address"]
+    try:
+        network = parse_network(address)
+    except ValueError as exc:
+        out.add(entry, "address", "%r is not an IP address or CIDR network: %s" % (address, exc),
+                "trusted peers have an IP address or CIDR")
+        return
+    if network.prefixlen == 0:
+        out.add(entry, "address", "%s would trust every address on the Internet" % network,
+                "a trusted peer is a carrier or gateway, not a whole address family")
+
+
 def _groups_and_profiles(declared, out):
     profiles = declared.objects("provisioning_profiles")
     for entry in declared.entries["groups"]:
@@ -218,6 +232,8 @@ def local_problems(part):
         _networks(entry, "networks", entry.obj["networks"], out)
     for entry in part.entries["accounts"]:
         _account_local(entry, out)
+    for entry in part.entries["trusted_peers"]:
+        _trusted_peer(entry, out)
     return out.problems
 
 

@@ -21,6 +21,7 @@ KAMAILIO_SCHEMA_PACKAGES = {"sqlite": "kamailio-sqlite-modules", "postgres": "ka
 KAMAILIO_MODULES = ("standard", "auth_db", "alias_db", "group", "avpops", "usrloc", "permissions")
 
 PROJECT_SCHEMA_VERSION = 1
+TRUSTED_PEERS_TABLE = "CREATE TABLE sb_trusted_peers (name VARCHAR(64) PRIMARY KEY, data TEXT NOT NULL)"
 PROJECT_TABLES = """
 CREATE TABLE sb_schema (version INTEGER NOT NULL);
 CREATE TABLE sb_provisioning_profiles (name VARCHAR(64) PRIMARY KEY, data TEXT NOT NULL);
@@ -140,6 +141,9 @@ class Database:
             for statement in _statements(PROJECT_TABLES):
                 self.execute(statement)
             self.execute("INSERT INTO sb_schema (version) VALUES (?)", (PROJECT_SCHEMA_VERSION,))
+            created = True
+        if not self.has_table("sb_trusted_peers"):  # databases made before trusted peers existed
+            self.execute(TRUSTED_PEERS_TABLE)
             created = True
         return created
 

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import json
 
 from ..model import account_numbers
@@ -16,12 +17,17 @@ OBJECT_TABLES = {
     "groups": ("sb_groups", "name", {"provisioning_profile": "provisioning_profile"}),
     "numbers": ("sb_numbers", "number", {"group_name": "group", "state": "state"}),
     "devices": ("sb_devices", "name", {"group_name": "group", "ip": "ip"}),
+    "trusted_peers": ("sb_trusted_peers", "name", {}),
 }
 # Fields kept in columns or tables of their own rather than in the JSON document.
-NOT_IN_DATA = {"accounts": ("number", "username"), "devices": ("name", "channels")}
+NOT_IN_DATA = {"accounts": ("number", "username"), "devices": ("name", "channels"),
+               "trusted_peers": ("name", "address")}
 
 ACL_FLAG, ACL_NETWORK = "sb_acl", "sb_net"
+MAIN_NUMBER, CHANNELS = "sb_main", "sb_channels"  # the caller ID and the voice_channels limit Kamailio enforces
+PREFERENCES = (ACL_FLAG, ACL_NETWORK, MAIN_NUMBER, CHANNELS)
 AVP_STRING = 0  # avpops usr_preferences.type: string name, string value
+PEER_GROUP = 1  # the permissions address table's group that allow_source_address("1") checks
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,6 +39,8 @@ class PbxRows:
     aliases: frozenset
     disabled: bool
     allowed_networks: tuple = None  # None: no restriction
+    main_number: str = None  # caller ID (usr_preferences sb_main)
+    voice_channels: int = None  # concurrent calls (usr_preferences sb_channels); None: no limit
 
 
 @dataclasses.dataclass
@@ -69,24 +77,45 @@ def read_actual(db, domain):
         accounts[number] = document
         status[number] = (last_status, date)
     objects["accounts"] = accounts
+    _read_peer_addresses(db, objects["trusted_peers"])
 
     aliases, disabled, acl_flag, networks = {}, set(), set(), {}
+    main_numbers, channels = {}, {}
     for alias, username in db.query("SELECT alias_username, username FROM dbaliases WHERE alias_domain = ?", (domain,)):
         aliases.setdefault(username, set()).add(alias)
     for (username,) in db.query("SELECT username FROM grp WHERE domain = ? AND grp = 'disabled'", (domain,)):
         disabled.add(username)
     for username, attribute, value in db.query(
-            "SELECT username, attribute, value FROM usr_preferences WHERE domain = ? AND attribute IN (?, ?)",
-            (domain, ACL_FLAG, ACL_NETWORK)):
+            "SELECT username, attribute, value FROM usr_preferences WHERE domain = ? AND attribute IN (?, ?, ?, ?)",
+            (domain,) + PREFERENCES):
         if attribute == ACL_FLAG:
             acl_flag.add(username)
+        elif attribute == MAIN_NUMBER:
+            main_numbers[username] = value
+        elif attribute == CHANNELS:
+            channels[username] = int(value) if value.isdigit() else value  # anything else is drift
         else:
             networks.setdefault(username, []).append(value)
     pbx = {}
     for username, ha1, ha1b in db.query("SELECT username, ha1, ha1b FROM subscriber WHERE domain = ?", (domain,)):
         pbx[username] = PbxRows(ha1, ha1b, frozenset(aliases.get(username, ())), username in disabled,
-                                tuple(sorted(networks.get(username, ()))) if username in acl_flag else None)
+                                tuple(sorted(networks.get(username, ()))) if username in acl_flag else None,
+                                main_number=main_numbers.get(username), voice_channels=channels.get(username))
     return Actual(objects, status, pbx)
+
+
+def _read_peer_addresses(db, peers):
+    """A trusted peer's address is what Kamailio trusts: the address row, not the project's copy.
+    A row no project row names is a trusted peer too (shown, removed in overridden mode)."""
+    addresses = {}
+    for tag, ip, mask in db.query("SELECT tag, ip_addr, mask FROM address WHERE grp = ? AND tag IS NOT NULL",
+                                  (PEER_GROUP,)):
+        addresses.setdefault(tag, []).append("%s/%s" % (ip, mask))
+    for name, found in addresses.items():
+        peer = peers.setdefault(name, {"name": name, "description": None})
+        peer["address"] = " ".join(sorted(found))  # two rows for one peer: drift, rewritten as one
+    for peer in peers.values():
+        peer.setdefault("address", None)  # the address row is missing: drift
 
 
 class Writer:
@@ -113,6 +142,22 @@ class Writer:
     def delete_objects(self, kind, keys):
         table, key, _columns = OBJECT_TABLES[kind]
         self.db.executemany("DELETE FROM %s WHERE %s = ?" % (table, key), [(k,) for k in keys])
+
+    # -- trusted peers: the project's row and the address row Kamailio trusts ---
+    def write_trusted_peers(self, created, updated, deleted):
+        """Rewritten rather than updated: either row may be missing (drift)."""
+        names = [(p["name"],) for p in updated] + [(n,) for n in deleted]
+        self.db.executemany("DELETE FROM sb_trusted_peers WHERE name = ?", names)
+        self.db.executemany("DELETE FROM address WHERE grp = %d AND tag = ?" % PEER_GROUP, names)
+        peers = created + updated
+        self.db.executemany("INSERT INTO sb_trusted_peers (name, data) VALUES (?, ?)",
+                            [(p["name"], _data("trusted_peers", p, "name")) for p in peers])
+        rows = []
+        for peer in peers:
+            network = ipaddress.ip_network(peer["address"])
+            rows.append((str(network.network_address), network.prefixlen, peer["name"]))
+        self.db.executemany("INSERT INTO address (grp, ip_addr, mask, port, tag) VALUES (%d, ?, ?, 0, ?)" % PEER_GROUP,
+                            rows)
 
     # -- devices: channels are the bindings ------------------------------------
     def unbind_channels(self, device_names):
@@ -156,8 +201,8 @@ class Writer:
         rows = [(u, self.domain) for u in usernames]
         self.db.executemany("DELETE FROM dbaliases WHERE username = ? AND domain = ?", rows)
         self.db.executemany("DELETE FROM grp WHERE username = ? AND domain = ?", rows)
-        self.db.executemany("DELETE FROM usr_preferences WHERE username = ? AND domain = ? AND attribute IN ('%s', '%s')"
-                            % (ACL_FLAG, ACL_NETWORK), rows)
+        self.db.executemany("DELETE FROM usr_preferences WHERE username = ? AND domain = ? AND attribute IN (%s)"
+                            % ", ".join("'%s'" % a for a in PREFERENCES), rows)
 
     def write_accounts(self, created, updated):
         """created/updated: [(account object, PbxRows)]; every derived row is rewritten for them."""
@@ -183,6 +228,10 @@ class Writer:
                             [(a["username"], self.domain) for a, r in everything if r.disabled])
         preferences = []
         for a, r in everything:
+            if r.main_number is not None:
+                preferences.append((a["username"], self.domain, MAIN_NUMBER, AVP_STRING, r.main_number))
+            if r.voice_channels is not None:
+                preferences.append((a["username"], self.domain, CHANNELS, AVP_STRING, str(r.voice_channels)))
             if r.allowed_networks is not None:
                 preferences.append((a["username"], self.domain, ACL_FLAG, AVP_STRING, "1"))
                 preferences.extend((a["username"], self.domain, ACL_NETWORK, AVP_STRING, n) for n in r.allowed_networks)
