@@ -93,8 +93,8 @@ def reconcile(options, load_declared, select=None):
         warnings.extend(told)
     reloaded, told = server.reload_trusted_peers(options.rpc_url, changes, options.check_mode)
     warnings.extend(told)
-    if reloaded is not None:
-        extra.setdefault("server", {"rpc_url": options.rpc_url})["trusted_peers_reloaded"] = reloaded
+    if reloaded is not None and options.rpc_url:
+        extra["server"]["trusted_peers_reloaded"] = reloaded
     descriptions = [report.describe(c) for c in changes]
     counts = report.summary(changes)
     plan_file = report.write_plan_file(options.report_dir, descriptions, counts,
