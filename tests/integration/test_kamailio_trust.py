@@ -7,6 +7,7 @@ numbers without authentication and nobody else does. Every test declares its own
 from __future__ import annotations
 
 import itertools
+import socket
 import sys
 import time
 from pathlib import Path
@@ -200,3 +201,39 @@ def test_a_trusted_peer_reaches_numbers_without_authentication_and_no_one_else_d
     assert (refused.code, refused.reason) == (403, "Invalid credentials"), refused.output
     with stub_callee(pbx, callee, callee_password):  # the other peer still reaches the number
         assert options(pbx, callee_numbers[0], source=network_host)[:2] == (200, "OK")
+
+
+def forged_in_dialog_invite(pbx, source, contact_uri):
+    """An INVITE that pretends to belong to a call (To tag, Route through the server) and asks the server to
+    relay it straight to a phone's contact: what an attacker without credentials would try. Returns the status line."""
+    message = "\r\n".join([
+        "INVITE %s SIP/2.0" % contact_uri,
+        "Via: SIP/2.0/UDP %s:5099;branch=z9hG4bK-forged-%d;rport" % (source, next(_ids)),
+        "Route: <sip:%s:%d;lr>" % (DOMAIN, pbx.sip_port),
+        "From: <sip:intruder@%s>;tag=forged" % source,
+        "To: <%s>;tag=not-a-call" % contact_uri,
+        "Call-ID: forged-%d@%s" % (next(_ids), source),
+        "CSeq: 1 INVITE",
+        "Contact: <sip:intruder@%s:5099>" % source,
+        "Max-Forwards: 70",
+        "Content-Length: 0", "", ""])
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((source, 0))
+        sock.settimeout(3)
+        sock.sendto(message.encode(), (DOMAIN, pbx.sip_port))
+        try:
+            while True:
+                status = sock.recv(65535).decode().split("\r\n", 1)[0]
+                if not status.startswith("SIP/2.0 1"):
+                    return status
+        except socket.timeout:
+            return "no final reply (relayed?)"
+
+
+def test_a_forged_in_dialog_request_does_not_reach_a_phone(pbx):
+    callee, callee_password, _numbers = new_account(pbx)
+    with stub_callee(pbx, callee, callee_password) as far_end:
+        contact = "sip:%s@%s:%d" % (callee, far_end.sock.getsockname()[0], far_end.sock.getsockname()[1])
+        assert forged_in_dialog_invite(pbx, STRANGER, contact) == "SIP/2.0 403 Not in a known call"
+        time.sleep(0.3)
+        assert far_end.invites == []
