@@ -108,3 +108,10 @@ def test_main_number_and_voice_channels_are_kamailio_rows_and_their_drift_is_rep
     assert preferences(pbx_dsn) == [("sb_main", "+390212345601")]
     apply(tmp_path, pbx_dsn, [], [], mode="overridden")
     assert db_rows(pbx_dsn, "SELECT attribute FROM usr_preferences") == []
+
+
+def test_a_database_made_before_trusted_peers_gets_their_table(tmp_path, pbx_dsn):
+    apply(tmp_path, pbx_dsn, [])
+    db_rows(pbx_dsn, "DROP TABLE sb_trusted_peers")
+    assert apply(tmp_path, pbx_dsn, [CARRIER])["changes"] == ["create trusted_peers/carrier"]
+    assert db_rows(pbx_dsn, "SELECT name FROM sb_trusted_peers") == [("carrier",)]
