@@ -12,6 +12,7 @@ import re
 import socket
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -177,6 +178,21 @@ def test_voice_channels_2_refuses_the_third_call_in_or_out(pbx, tmp_path):
         finally:
             first.stop()
             second.stop()
+
+
+def test_simultaneous_calls_cannot_slip_under_the_limit(pbx):
+    caller, password, (main, _secondary) = new_account(pbx, voice_channels=2)
+    callee, callee_password, callee_numbers = new_account(pbx)
+
+    def call(source):
+        return options(pbx, callee_numbers[0], source=source, from_user=main, auth_user=caller, password=password,
+                       method="INVITE", timeout=4)
+
+    with stub_callee(pbx, callee, callee_password) as far_end:  # it rings: every call that gets through stays
+        with ThreadPoolExecutor(6) as pool:
+            replies = list(pool.map(call, [new_host() for _i in range(6)]))
+        refused = [r for r in replies if (r.code, r.reason) == (403, "Too many calls")]
+        assert len(far_end.invites) == 2 and len(refused) == 4, [r[:2] for r in replies]
 
 
 def test_a_trusted_peer_reaches_numbers_without_authentication_and_no_one_else_does(pbx):
