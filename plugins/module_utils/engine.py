@@ -50,7 +50,7 @@ def apply_changes(writer, changes):
     for kind in ("provisioning_profiles", "networks", "groups", "numbers"):
         writer.upsert_objects(kind, pick(kind, "create"), pick(kind, "update"))
     writer.write_trusted_peers(pick("trusted_peers", "create"), pick("trusted_peers", "update"),
-                               pick("trusted_peers", "delete", "key"))
+                               pick("trusted_peers", "delete", "before"))
     leaving_devices = pick("devices", "delete", "key")
     writer.unbind_channels(pick("devices", "update", "key") + leaving_devices)
     writer.delete_objects("devices", leaving_devices)

@@ -53,13 +53,19 @@ def test_address_rows_changed_behind_the_engine_are_drift(tmp_path, pbx_dsn):
     apply(tmp_path, pbx_dsn, [CARRIER])
     db_rows(pbx_dsn, "DELETE FROM address WHERE tag = 'carrier'")
     db_rows(pbx_dsn, "INSERT INTO address (grp, ip_addr, mask, port, tag) VALUES (1, '203.0.113.0', 24, 0, 'rogue')")
+    db_rows(pbx_dsn, "INSERT INTO address (grp, ip_addr, mask, port) VALUES (1, '2001:db8::', 32, 0)")
+    db_rows(pbx_dsn, "INSERT INTO address (grp, ip_addr, mask, port) VALUES (2, '198.18.0.0', 15, 0)")  # not trusted
     assert apply(tmp_path, pbx_dsn, [CARRIER])["changes"] == ["update trusted_peers/carrier (address)"]
-    assert addresses(pbx_dsn) == [(1, "192.0.2.10", 32, 0, "carrier"), (1, "203.0.113.0", 24, 0, "rogue")]
+    assert [row for row in addresses(pbx_dsn) if row[4]] == [
+        (1, "192.0.2.10", 32, 0, "carrier"), (1, "203.0.113.0", 24, 0, "rogue")]
     # a row nobody declared trusts a source: it is shown, and removed when the state is the whole truth
     shown = gather.as_state(gather.read(pbx_dsn, SIP_DOMAIN), ["trusted_peers"])["trusted_peers"]
-    assert shown[1] == {"name": "rogue", "address": "203.0.113.0/24"}
-    assert apply(tmp_path, pbx_dsn, [CARRIER], mode="overridden")["changes"] == ["delete trusted_peers/rogue"]
-    assert addresses(pbx_dsn) == [(1, "192.0.2.10", 32, 0, "carrier")]
+    assert shown[1:] == [{"name": "rogue", "address": "203.0.113.0/24"},
+                         {"name": "untagged-2001.db8..-32", "address": "2001:db8::/32"}]
+    assert apply(tmp_path, pbx_dsn, [CARRIER], mode="overridden")["changes"] == [
+        "delete trusted_peers/rogue", "delete trusted_peers/untagged-2001.db8..-32"]
+    assert db_rows(pbx_dsn, "SELECT grp, ip_addr, tag FROM address ORDER BY grp") == [
+        (1, "192.0.2.10", "carrier"), (2, "198.18.0.0", None)]
 
 
 @pytest.mark.parametrize("address, message", [

@@ -104,13 +104,16 @@ def read_actual(db, domain):
     return Actual(objects, status, pbx)
 
 
+UNTAGGED = "untagged-"  # the name a trusted address row without a tag (a peer's name) is shown under
+
+
 def _read_peer_addresses(db, peers):
     """A trusted peer's address is what Kamailio trusts: the address row, not the project's copy.
     A row no project row names is a trusted peer too (shown, removed in overridden mode)."""
     addresses = {}
-    for tag, ip, mask in db.query("SELECT tag, ip_addr, mask FROM address WHERE grp = ? AND tag IS NOT NULL",
-                                  (PEER_GROUP,)):
-        addresses.setdefault(tag, []).append("%s/%s" % (ip, mask))
+    for tag, ip, mask in db.query("SELECT tag, ip_addr, mask FROM address WHERE grp = ?", (PEER_GROUP,)):
+        name = tag or "%s%s-%s" % (UNTAGGED, ip.replace(":", "."), mask)
+        addresses.setdefault(name, []).append("%s/%s" % (ip, mask))
     for name, found in addresses.items():
         peer = peers.setdefault(name, {"name": name, "description": None})
         peer["address"] = " ".join(sorted(found))  # two rows for one peer: drift, rewritten as one
@@ -145,10 +148,13 @@ class Writer:
 
     # -- trusted peers: the project's row and the address row Kamailio trusts ---
     def write_trusted_peers(self, created, updated, deleted):
-        """Rewritten rather than updated: either row may be missing (drift)."""
-        names = [(p["name"],) for p in updated] + [(n,) for n in deleted]
+        """Rewritten rather than updated: either row may be missing (drift). deleted: the peers as read."""
+        names = [(p["name"],) for p in updated + deleted]
         self.db.executemany("DELETE FROM sb_trusted_peers WHERE name = ?", names)
         self.db.executemany("DELETE FROM address WHERE grp = %d AND tag = ?" % PEER_GROUP, names)
+        untagged = [p["address"].split("/") for p in deleted if p["name"].startswith(UNTAGGED) and p["address"]]
+        self.db.executemany("DELETE FROM address WHERE grp = %d AND (tag IS NULL OR tag = '') AND ip_addr = ? AND mask = ?"
+                            % PEER_GROUP, [(ip, int(mask)) for ip, mask in untagged])
         peers = created + updated
         self.db.executemany("INSERT INTO sb_trusted_peers (name, data) VALUES (?, ?)",
                             [(p["name"], _data("trusted_peers", p, "name")) for p in peers])
