@@ -191,6 +191,8 @@ def test_a_call_between_two_baresips_is_established_and_refused_when_disabled(pb
         with Baresip(tmp_path / "a", DOMAIN, pbx.sip_port, caller, "pw-a-password", local_ip="127.0.0.9",
                      dial=callee_number) as phone_a:
             assert phone_a.wait_call() == (200, "Call established"), phone_a.log()
+        # the callee sees the caller's main number, not the username baresip put in From (SPEC §2)
+        assert "Call established: sip:9%s@%s" % (caller, DOMAIN) in phone_b.log(), phone_b.log()
         pbx.rows.set_disabled(callee, True)
         with Baresip(tmp_path / "a2", DOMAIN, pbx.sip_port, caller, "pw-a-password", local_ip="127.0.0.9",
                      dial=callee_number) as phone_a:
