@@ -76,12 +76,15 @@ def stub_callee(pbx, user, password, **kwargs):
     return StubCallee(host, port, **kwargs)
 
 
-@pytest.mark.parametrize("spoofed", ["another account's number", "an unknown user", "a disabled account's number"])
+@pytest.mark.parametrize("spoofed", ["another account's number", "another account's username", "an unknown user",
+                                     "a disabled account's number"])
 def test_a_spoofed_from_is_refused(pbx, spoofed):
     caller, password, _numbers = new_account(pbx)
     _callee, _pw, callee_numbers = new_account(pbx)
     if spoofed == "another account's number":
         from_user = new_account(pbx)[2][1]
+    elif spoofed == "another account's username":
+        from_user = new_account(pbx)[0]
     elif spoofed == "an unknown user":
         from_user = "+3969%05d" % next(_ids)
     else:
