@@ -54,6 +54,8 @@ def apply_changes(writer, changes):
     writer.delete_kamailio_rows([row for change in changes for row in change.rows])
     for kind in ("provisioning_profiles", "networks", "groups", "numbers"):
         writer.upsert_objects(kind, pick(kind, "create"), pick(kind, "update"))
+    writer.write_trusted_peers(pick("trusted_peers", "create"), pick("trusted_peers", "update"),
+                               pick("trusted_peers", "delete", "before"))
     leaving_devices = pick("devices", "delete", "key")
     writer.unbind_channels(pick("devices", "update", "key") + leaving_devices)
     writer.delete_objects("devices", leaving_devices)
@@ -121,6 +123,10 @@ def _reconcile(options, load_declared, select, read):
         extra["server"], told = server.unregister(options.rpc_url, options.sip_domain,
                                                   server.usernames_to_unregister(changes), options.check_mode)
         warnings.extend(told)
+    reloaded, told = server.reload_trusted_peers(options.rpc_url, changes, options.check_mode)
+    warnings.extend(told)
+    if reloaded is not None and options.rpc_url:
+        extra["server"]["trusted_peers_reloaded"] = reloaded
     return {
         "changed": bool(changes),
         "message": report.summary_sentence(counts, options.check_mode),

@@ -17,6 +17,7 @@ KEY_FIELD = {
     "numbers": "number",
     "accounts": "number",
     "devices": "name",
+    "trusted_peers": "name",
 }
 
 
@@ -121,6 +122,10 @@ def normalize_device(raw):
     }
 
 
+def normalize_trusted_peer(raw):
+    return {"name": raw["name"], "address": _cidr(raw["address"]), "description": raw.get("description")}
+
+
 def declared_form(obj):
     """An object as a state file would write it: unset fields and empty lists left out."""
     return {k: v for k, v in obj.items() if v is not None and v != []}
@@ -167,6 +172,7 @@ def build(documents, platform_groups=None):
         "numbers": normalize_number,
         "accounts": lambda raw: normalize_account(raw, groups),
         "devices": normalize_device,
+        "trusted_peers": normalize_trusted_peer,
     }
     entries = {}
     for kind in KINDS:

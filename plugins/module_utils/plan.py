@@ -21,7 +21,8 @@ ACTIVATED = ("activated", "connected")
 MIN_PASSWORD_LENGTH = 8
 MERGED, OVERRIDDEN = "merged", "overridden"
 # PbxRows fields as a change names them when Kamailio's rows drifted from the account.
-KAMAILIO_WORDS = {"aliases": "number aliases", "disabled": "disabled flag", "allowed_networks": "allowed networks"}
+KAMAILIO_WORDS = {"aliases": "number aliases", "disabled": "disabled flag", "allowed_networks": "allowed networks",
+                  "main_number": "caller ID number", "voice_channels": "voice channel limit"}
 SUBSCRIBER_MISSING = "subscriber row missing"
 CREDENTIAL_RULE = "drift repair never invents credentials"
 
@@ -65,7 +66,8 @@ def kamailio_facts(rows):
     if rows is None:
         return {"subscriber row": "missing"}
     return {"subscriber row": "present", "number aliases": sorted(rows.aliases), "disabled flag": rows.disabled,
-            "allowed networks": "any" if rows.allowed_networks is None else list(rows.allowed_networks)}
+            "allowed networks": "any" if rows.allowed_networks is None else list(rows.allowed_networks),
+            "caller ID number": rows.main_number, "voice channel limit": rows.voice_channels}
 
 
 def allowed_networks(account, networks):
@@ -257,7 +259,8 @@ class Planner:
         if acl_key not in self._allowed:
             self._allowed[acl_key] = allowed_networks(account, networks)
         return PbxRows(ha1, ha1b, frozenset(n for n, _role in account_numbers(account)),
-                       pending or not account["enabled"], self._allowed[acl_key])
+                       pending or not account["enabled"], self._allowed[acl_key],
+                       main_number=account["number"], voice_channels=account["voice_channels"])
 
     @staticmethod
     def _pbx_drift(current, wanted, password_declared):

@@ -87,6 +87,20 @@ def _visible(declared, kind, known):
     return dict(known[kind], **declared.objects(kind))
 
 
+def _trusted_peer(entry, out):
+    """A trusted peer sends without authentication: its address must be exact, and never everyone."""
+    address = entry.obj["address"]
+    try:
+        network = parse_network(address)
+    except ValueError as exc:
+        out.add(entry, "address", "%r is not an IP address or CIDR network: %s" % (address, exc),
+                "trusted peers have an IP address or CIDR")
+        return
+    if network.prefixlen == 0:
+        out.add(entry, "address", "%s would trust every address on the Internet" % network,
+                "a trusted peer is a carrier or gateway, not a whole address family")
+
+
 def _groups_and_profiles(declared, out, known):
     profiles = _visible(declared, "provisioning_profiles", known)
     for entry in declared.entries["groups"]:
@@ -297,6 +311,8 @@ def local_problems(part):
         _networks(entry, "networks", entry.obj["networks"], out)
     for entry in part.entries["accounts"]:
         _account_local(entry, out)
+    for entry in part.entries["trusted_peers"]:
+        _trusted_peer(entry, out)
     return out.problems
 
 

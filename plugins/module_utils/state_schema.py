@@ -133,6 +133,19 @@ DEVICE = {
     },
 }
 
+TRUSTED_PEER = {
+    "type": "object",
+    "required": ["name", "address"],
+    "additionalProperties": False,
+    "description": "A carrier or gateway that may send requests without authentication, only to numbers of accounts.",
+    "properties": {
+        "name": NAME,
+        "address": {"type": "string", "pattern": r"^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$",
+                    "description": "An IP address (10.0.0.1) or a CIDR network (10.0.0.0/24)."},
+        "description": TEXT,
+    },
+}
+
 STATE_FILE = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://switchboard.invalid/schemas/state.schema.json",
@@ -146,8 +159,9 @@ STATE_FILE = {
         "numbers": {"type": "array", "items": NUMBER_ENTRY},
         "accounts": {"type": "array", "items": ACCOUNT},
         "devices": {"type": "array", "items": DEVICE},
+        "trusted_peers": {"type": "array", "items": TRUSTED_PEER},
     },
 }
 
 # The kinds in the order references hold: a kind only points at kinds before it.
-KINDS = ("provisioning_profiles", "networks", "groups", "numbers", "accounts", "devices")
+KINDS = ("provisioning_profiles", "networks", "groups", "numbers", "accounts", "devices", "trusted_peers")

@@ -44,8 +44,9 @@ options:
   rpc_url:
     description:
       - Kamailio's JSON-RPC URL (C(http://IP:PORT/RPC)), usually the inventory variable C(switchboard_pbx_rpc_url).
-      - Kamailio reads the tables live, so no reload is needed.
-      - After a commit, accounts that were deleted, disabled or got a new password or ACL are unregistered at once.
+      - Kamailio reads the account tables live, so no reload is needed for them.
+      - After a commit, accounts that were deleted, disabled or got a new password or ACL are unregistered at once,
+        and a change of C(trusted_peers) reloads Kamailio's cached address table (C(permissions.addressReload)).
       - When Kamailio cannot be reached the database change stays committed and the result carries a warning.
     type: str
   lock_timeout:

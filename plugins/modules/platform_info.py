@@ -9,7 +9,7 @@ module: platform_info
 short_description: The PBX's actual state in the declared format (gathered)
 version_added: 0.1.0
 description:
-  - Reads groups, provisioning profiles, networks, numbers, accounts and devices back from the PBX database,
+  - Reads groups, provisioning profiles, networks, numbers, accounts, devices and trusted peers back from the PBX database,
     in the same format as the state files, so an existing platform can be adopted into git.
   - Reports each account's activation status. Never writes, never returns a password or HA1.
   - Reads only a PBX database that exists and is initialised. A SQLite DSN naming a file that does not exist, or a
@@ -28,8 +28,8 @@ options:
     description: Which kinds to return.
     type: list
     elements: str
-    choices: [provisioning_profiles, networks, groups, numbers, accounts, devices]
-    default: [provisioning_profiles, networks, groups, numbers, accounts, devices]
+    choices: [provisioning_profiles, networks, groups, numbers, accounts, devices, trusted_peers]
+    default: [provisioning_profiles, networks, groups, numbers, accounts, devices, trusted_peers]
   rpc_url:
     description:
       - Kamailio's JSON-RPC URL; when set, each account's status says whether it is connected (registered now),
@@ -106,7 +106,7 @@ unreadable:
 
 from ansible_collections.switchboard.pbx.plugins.module_utils.door import run
 
-KINDS = ["provisioning_profiles", "networks", "groups", "numbers", "accounts", "devices"]
+KINDS = ["provisioning_profiles", "networks", "groups", "numbers", "accounts", "devices", "trusted_peers"]
 
 
 def gathered(module, engine):

@@ -26,6 +26,7 @@ from support.ports import free_port  # noqa: E402
 from support.sip import Baresip, sip_options, sipsak_register  # noqa: E402
 
 DOMAIN = "127.0.0.1"
+CARRIER = "127.0.0.5"  # a declared trusted peer: it reaches numbers without authentication
 _ids = itertools.count(1)
 
 
@@ -43,6 +44,7 @@ def pbx(request, tmp_path_factory):
     rows = DeclaredPlatform(dsn, DOMAIN, workdir)
     server = KamailioServer(dsn, workdir, sip_domain=DOMAIN).start()
     rows.rpc_url = server.rpc.url
+    assert rows.add_trusted_peer("carrier", CARRIER, "the tests' inbound carrier")["server"]["trusted_peers_reloaded"]
     server.rows = rows
     server.engine = request.param
     yield server
@@ -101,7 +103,7 @@ def test_disabled_account_can_neither_register_nor_call_nor_be_called(pbx):
     assert (called.code, called.reason) == (403, "Account disabled"), called.output
     other = new_user()
     pbx.rows.add_account(other, "pw2-password", numbers=["+3903%s" % next(_ids)])
-    calling = sip_options(DOMAIN, pbx.sip_port, other, local_ip="127.0.0.5", from_user=user, password="pw-password")
+    calling = sip_options(DOMAIN, pbx.sip_port, other, local_ip="127.0.0.4", from_user=user, password="pw-password")
     assert (calling.code, calling.reason) == (403, "Account disabled"), calling.output
 
 
@@ -148,9 +150,16 @@ def test_options_to_any_number_reaches_the_registered_baresip(pbx, tmp_path):
         assert phone.wait_registered() == (200, "OK"), phone.log()
         [contact] = contacts_of(pbx, user)
         assert contact["source"] == "127.0.0.6:%d" % phone.local_port
-        for target in (secondary, primary, user):
+        for target in (secondary, primary):
             reply = sip_options(DOMAIN, pbx.sip_port, target, local_ip="127.0.0.5")
             assert reply.code == 200, (target, reply.output)
+        # a trusted peer reaches numbers only; an account may call another by its username
+        assert sip_options(DOMAIN, pbx.sip_port, user, local_ip="127.0.0.5").code == 404
+        caller = new_user()
+        pbx.rows.add_account(caller, "pw-caller-password")
+        reply = sip_options(DOMAIN, pbx.sip_port, user, local_ip="127.0.0.4", from_user=caller,
+                            password="pw-caller-password")
+        assert reply.code == 200, reply.output
         added = "%d" % (500 + next(_ids))
         assert sip_options(DOMAIN, pbx.sip_port, added, local_ip="127.0.0.5").code == 404
         pbx.rows.add_number(user, added)  # a new alias works on the next request
@@ -182,6 +191,8 @@ def test_a_call_between_two_baresips_is_established_and_refused_when_disabled(pb
         with Baresip(tmp_path / "a", DOMAIN, pbx.sip_port, caller, "pw-a-password", local_ip="127.0.0.9",
                      dial=callee_number) as phone_a:
             assert phone_a.wait_call() == (200, "Call established"), phone_a.log()
+        # the callee sees the caller's main number, not the username baresip put in From (SPEC §2)
+        assert "Call established: sip:9%s@%s" % (caller, DOMAIN) in phone_b.log(), phone_b.log()
         pbx.rows.set_disabled(callee, True)
         with Baresip(tmp_path / "a2", DOMAIN, pbx.sip_port, caller, "pw-a-password", local_ip="127.0.0.9",
                      dial=callee_number) as phone_a:
@@ -246,15 +257,15 @@ def test_a_named_sip_domain_on_an_ip_address(tmp_path):
     rows = DeclaredPlatform(dsn, domain, tmp_path)
     number = "+3908%s" % next(_ids)
     rows.add_account("9001", "pw-password", numbers=[number])
+    rows.add_trusted_peer("carrier", CARRIER)  # read at start
     with KamailioServer(dsn, tmp_path / "k", sip_domain=domain) as server:
         with Baresip(tmp_path / "b", DOMAIN, server.sip_port, "9001", "pw-password", local_ip="127.0.0.3",
                      domain=domain) as phone:
             assert phone.wait_registered() == (200, "OK"), phone.log()
             [contact] = server.rpc.registered_contacts()
             assert (contact["username"], contact["domain"]) == ("9001", domain)
-            for target in (number, "9001"):
-                reply = sip_options(DOMAIN, server.sip_port, target, local_ip="127.0.0.5")
-                assert reply.code == 200, reply.output
+            reply = sip_options(DOMAIN, server.sip_port, number, local_ip="127.0.0.5")
+            assert reply.code == 200, reply.output
 
 
 def test_rpc_unreachable_raises_rpc_unavailable():

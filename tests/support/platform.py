@@ -30,24 +30,37 @@ class DeclaredPlatform:
         self.report_dir = workdir / "reports"
         self.accounts = {}  # username -> declared account
         self.passwords = {}  # number -> password (as the vault would hand them over)
+        self.trusted_peers = {}  # name -> declared trusted peer
         initialise(dsn)
         self.last_result = None
 
-    def apply(self):
+    def apply(self, mode="merged"):
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        state = {"groups": [{"name": GROUP}], "accounts": list(self.accounts.values())}
+        state = {"groups": [{"name": GROUP}], "accounts": list(self.accounts.values()),
+                 "trusted_peers": list(self.trusted_peers.values())}
         (self.state_dir / "lab.yml").write_text(yaml.safe_dump(state, sort_keys=False))
         self.last_result = engine.run(engine.Options(
             str(self.state_dir), self.dsn, self.domain, passwords=dict(self.passwords),
-            report_dir=str(self.report_dir), rpc_url=self.rpc_url))
+            report_dir=str(self.report_dir), rpc_url=self.rpc_url, mode=mode))
         return self.last_result
 
-    def add_account(self, username, password, numbers=(), disabled=False, networks=None):
+    def add_account(self, username, password, numbers=(), disabled=False, networks=None, voice_channels=None):
         numbers = list(numbers) or ["9%s" % username]
         self.accounts[username] = {"number": numbers[0], "group": GROUP, "type": "sip", "username": username,
                                    "enabled": not disabled, "additional_numbers": numbers[1:], "acl": acl_for(networks)}
+        if voice_channels is not None:
+            self.accounts[username]["voice_channels"] = voice_channels
         self.passwords[numbers[0]] = password
         return self.apply()
+
+    def add_trusted_peer(self, name, address, description=None):
+        self.trusted_peers[name] = {"name": name, "address": address, "description": description}
+        return self.apply()
+
+    def remove_trusted_peer(self, name):
+        """Overridden mode: every other object of the platform must be declared here too."""
+        del self.trusted_peers[name]
+        return self.apply(mode="overridden")
 
     def set_password(self, username, password):
         self.passwords[self.accounts[username]["number"]] = password

@@ -60,31 +60,33 @@ def sipsak_register(server_ip, server_port, username, password, local_ip="127.0.
 
 
 def sip_options(server_ip, server_port, target, local_ip="127.0.0.1", from_user=None, password=None,
-                domain=None, timeout=15.0):
+                domain=None, timeout=15.0, auth_user=None, display=None, headers=(), method="OPTIONS"):
     """OPTIONS sip:target@server (target None: the server itself); Reply(code, reason, output).
 
     With from_user/password the request comes From an account (sip:from_user@domain) and
-    answers the proxy challenge, as a calling client would."""
+    answers the proxy challenge, as a calling client would: as auth_user when given (a From
+    that is not the digest user), with a From display name and extra header lines.
+    method="INVITE" sends an INVITE the same way (the far end's final reply ends it)."""
     ruri = "sip:%s@%s:%d" % (target, server_ip, server_port) if target else "sip:%s:%d" % (server_ip, server_port)
     args = ["-s", ruri, "--local-ip", local_ip, "-H", local_ip]
     if from_user is None:
         return _sipsak(args, timeout)
     domain = domain or server_ip
     message = "\r\n".join([
-        "OPTIONS %s SIP/2.0" % ruri,
-        "From: <sip:%s@%s>;tag=%s" % (from_user, domain, uuid.uuid4().hex[:10]),
+        "%s %s SIP/2.0" % (method, ruri),
+        "From: %s<sip:%s@%s>;tag=%s" % ('"%s" ' % display if display else "", from_user, domain, uuid.uuid4().hex[:10]),
         "To: <%s>" % ruri,
         "Call-ID: %s@%s" % (uuid.uuid4().hex, local_ip),
-        "CSeq: 1 OPTIONS",
+        "CSeq: 1 %s" % method,
         "Contact: <sip:%s@%s>" % (from_user, local_ip),
-        "Max-Forwards: 70",
+        "Max-Forwards: 70"] + list(headers) + [
         "Content-Length: 0",
         "", ""])
     fd, path = tempfile.mkstemp(prefix="sb-sipsak-", suffix=".sip")
     try:
         with os.fdopen(fd, "w") as f:
             f.write(message)
-        return _sipsak(["-f", path] + args + ["-a", password or "", "-u", from_user], timeout)
+        return _sipsak(["-f", path] + args + ["-a", password or "", "-u", auth_user or from_user], timeout)
     finally:
         os.unlink(path)
 

@@ -48,10 +48,17 @@ V2_META = """
 CREATE TABLE sb_meta (name VARCHAR(64) PRIMARY KEY, value TEXT NOT NULL);
 """
 
+# Version 3: trusted peers (carriers, gateways) keep their name and description here; their addresses
+# are Kamailio's own `address` rows (permissions module), which have no room for a description.
+V3_TRUSTED_PEERS = """
+CREATE TABLE sb_trusted_peers (name VARCHAR(64) PRIMARY KEY, data TEXT NOT NULL);
+"""
+
 # (version, what it does, DDL)
 MIGRATIONS = (
     (1, "the project's tables", V1_PROJECT_TABLES),
     (2, "sb_meta: the platform's SIP domain", V2_META),
+    (3, "sb_trusted_peers: names and descriptions of trusted peers", V3_TRUSTED_PEERS),
 )
 LATEST = MIGRATIONS[-1][0]
 

@@ -2,9 +2,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """What the running SIP server is told after a commit, and what it says about registrations.
 
-Kamailio reads subscriber, grp, usr_preferences and dbaliases live, so no reload is ever needed.
+Kamailio reads subscriber, grp, usr_preferences and dbaliases live, so no reload is needed for them.
 A registration made under the old rules would stay routable until it expires, though: accounts
 that were deleted, disabled, or given a new password or ACL lose their registrations at once.
+The trusted peers (the permissions module's address table) are cached: a change reloads them.
 """
 
 from __future__ import annotations
@@ -42,6 +43,21 @@ def unregister(rpc_url, sip_domain, usernames, check_mode):
         return report, ["the PBX database is updated, but Kamailio could not be told (%s): registrations of %d "
                         "changed account(s) stay until they expire" % (exc, len(usernames))]
     return report, []
+
+
+def reload_trusted_peers(rpc_url, changes, check_mode):
+    """Return (reloaded: True/False, or None when there was nothing to reload, warnings)."""
+    if check_mode or not any(c.kind == "trusted_peers" for c in changes):
+        return None, []
+    if not rpc_url:
+        return False, ["the trusted peers are updated in the database, but no switchboard_pbx_rpc_url is set: Kamailio "
+                       "keeps the old list until permissions.addressReload or a restart"]
+    try:
+        KamailioRpc(rpc_url, timeout=5).call("permissions.addressReload")
+    except (RpcUnavailable, RpcError) as exc:
+        return False, ["the trusted peers are updated in the database, but Kamailio could not reload them (%s): it "
+                       "keeps the old list until permissions.addressReload or a restart" % exc]
+    return True, []
 
 
 def registrations(rpc_url):

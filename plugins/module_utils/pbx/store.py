@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import ipaddress
 import json
 
 from ..errors import SwitchboardError
@@ -19,18 +20,23 @@ OBJECT_TABLES = {
     "groups": ("sb_groups", "name", {"provisioning_profile": "provisioning_profile"}),
     "numbers": ("sb_numbers", "number", {"group_name": "group", "state": "state"}),
     "devices": ("sb_devices", "name", {"group_name": "group", "ip": "ip"}),
+    "trusted_peers": ("sb_trusted_peers", "name", {}),
 }
 # Fields kept in columns or tables of their own rather than in the JSON document.
-NOT_IN_DATA = {"accounts": ("number", "username"), "devices": ("name", "channels")}
+NOT_IN_DATA = {"accounts": ("number", "username"), "devices": ("name", "channels"),
+               "trusted_peers": ("name", "address")}
 
 # What a damaged row's message calls the object it holds.
 OBJECT_NAMES = {"provisioning_profiles": "provisioning profile", "networks": "network", "groups": "group",
                 "numbers": "number", "accounts": "account", "devices": "device"}
 
 ACL_FLAG, ACL_NETWORK = "sb_acl", "sb_net"
+MAIN_NUMBER, CHANNELS = "sb_main", "sb_channels"  # the caller ID and the voice_channels limit Kamailio enforces
+PREFERENCES = (ACL_FLAG, ACL_NETWORK, MAIN_NUMBER, CHANNELS)
 AVP_STRING = 0  # avpops usr_preferences.type: string name, string value
 KAMAILIO_TABLES = ("subscriber", "dbaliases", "grp", "usr_preferences")  # the ones accounts' rows live in
 JOURNAL_KEY_LENGTH = 64  # sb_journal.object_key
+PEER_GROUP = 1  # the permissions address table's group that allow_source_address("1") checks
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,6 +48,8 @@ class PbxRows:
     aliases: frozenset
     disabled: bool
     allowed_networks: tuple = None  # None: no restriction
+    main_number: str = None  # caller ID (usr_preferences sb_main)
+    voice_channels: int = None  # concurrent calls (usr_preferences sb_channels); None: no limit
 
 
 @dataclasses.dataclass
@@ -119,6 +127,7 @@ def read_actual(db, domain, tolerant=False):
         accounts[number] = document
         status[number] = (last_status, date)
     objects["accounts"] = accounts
+    _read_peer_addresses(db, objects["trusted_peers"])
     unreadable_usernames = [row[2] for row in rows if row[0] not in accounts]
     pbx, unknown_rows = _kamailio(db, Ownership(domain, accounts, unreadable_usernames))
     return Actual(objects, status, pbx, unknown_rows, unreadable or [])
@@ -129,6 +138,7 @@ def _kamailio(db, owners):
     The test for "an account of this domain owns it" is inline: it runs for every row (400k at 100k accounts)."""
     here, account_of, unknown = owners.domain, owners.account_of, []
     aliases, disabled, acl_flag, networks = {}, set(), set(), {}
+    main_numbers, channels = {}, {}
     for row_id, alias, alias_domain, username, domain in db.query(
             "SELECT id, alias_username, alias_domain, username, domain FROM dbaliases"):
         # A primary number (most rows) is tested here; the rest by whether the account holds the number.
@@ -151,14 +161,36 @@ def _kamailio(db, owners):
             acl_flag.add(username)
         elif attribute == ACL_NETWORK:
             networks.setdefault(username, []).append(value)
+        elif attribute == MAIN_NUMBER:
+            main_numbers[username] = value
+        elif attribute == CHANNELS:
+            channels[username] = int(value) if value.isdigit() else value  # anything else is drift
     pbx = {}
     for row_id, username, domain, ha1, ha1b in db.query("SELECT id, username, domain, ha1, ha1b FROM subscriber"):
         if domain != here or username not in account_of:
             unknown.append(owners.user_row("subscriber", row_id, username, domain))
             continue
         pbx[username] = PbxRows(ha1, ha1b, frozenset(aliases.get(username, ())), username in disabled,
-                                tuple(sorted(networks.get(username, ()))) if username in acl_flag else None)
+                                tuple(sorted(networks.get(username, ()))) if username in acl_flag else None,
+                                main_number=main_numbers.get(username), voice_channels=channels.get(username))
     return pbx, unknown
+
+
+UNTAGGED = "untagged-"  # the name a trusted address row without a tag (a peer's name) is shown under
+
+
+def _read_peer_addresses(db, peers):
+    """A trusted peer's address is what Kamailio trusts: the address row, not the project's copy.
+    A row no project row names is a trusted peer too (shown, removed in overridden mode)."""
+    addresses = {}
+    for tag, ip, mask in db.query("SELECT tag, ip_addr, mask FROM address WHERE grp = ?", (PEER_GROUP,)):
+        name = tag or "%s%s-%s" % (UNTAGGED, ip.replace(":", "."), mask)
+        addresses.setdefault(name, []).append("%s/%s" % (ip, mask))
+    for name, found in addresses.items():
+        peer = peers.setdefault(name, {"name": name, "description": None})
+        peer["address"] = " ".join(sorted(found))  # two rows for one peer: drift, rewritten as one
+    for peer in peers.values():
+        peer.setdefault("address", None)  # the address row is missing: drift
 
 
 class Writer:
@@ -185,6 +217,25 @@ class Writer:
     def delete_objects(self, kind, keys):
         table, key, _columns = OBJECT_TABLES[kind]
         self.db.executemany("DELETE FROM %s WHERE %s = ?" % (table, key), [(k,) for k in keys])
+
+    # -- trusted peers: the project's row and the address row Kamailio trusts ---
+    def write_trusted_peers(self, created, updated, deleted):
+        """Rewritten rather than updated: either row may be missing (drift). deleted: the peers as read."""
+        names = [(p["name"],) for p in updated + deleted]
+        self.db.executemany("DELETE FROM sb_trusted_peers WHERE name = ?", names)
+        self.db.executemany("DELETE FROM address WHERE grp = %d AND tag = ?" % PEER_GROUP, names)
+        untagged = [p["address"].split("/") for p in deleted if p["name"].startswith(UNTAGGED) and p["address"]]
+        self.db.executemany("DELETE FROM address WHERE grp = %d AND (tag IS NULL OR tag = '') AND ip_addr = ? AND mask = ?"
+                            % PEER_GROUP, [(ip, int(mask)) for ip, mask in untagged])
+        peers = created + updated
+        self.db.executemany("INSERT INTO sb_trusted_peers (name, data) VALUES (?, ?)",
+                            [(p["name"], _data("trusted_peers", p, "name")) for p in peers])
+        rows = []
+        for peer in peers:
+            network = ipaddress.ip_network(peer["address"])
+            rows.append((str(network.network_address), network.prefixlen, peer["name"]))
+        self.db.executemany("INSERT INTO address (grp, ip_addr, mask, port, tag) VALUES (%d, ?, ?, 0, ?)" % PEER_GROUP,
+                            rows)
 
     # -- devices: channels are the bindings ------------------------------------
     def unbind_channels(self, device_names):
@@ -234,8 +285,8 @@ class Writer:
         rows = [(u, self.domain) for u in usernames]
         self.db.executemany("DELETE FROM dbaliases WHERE username = ? AND domain = ?", rows)
         self.db.executemany("DELETE FROM grp WHERE username = ? AND domain = ?", rows)
-        self.db.executemany("DELETE FROM usr_preferences WHERE username = ? AND domain = ? AND attribute IN ('%s', '%s')"
-                            % (ACL_FLAG, ACL_NETWORK), rows)
+        self.db.executemany("DELETE FROM usr_preferences WHERE username = ? AND domain = ? AND attribute IN (%s)"
+                            % ", ".join("'%s'" % a for a in PREFERENCES), rows)
 
     def write_accounts(self, created, updated):
         """created/updated: [(account object, PbxRows)]; every derived row is rewritten for them."""
@@ -263,6 +314,10 @@ class Writer:
                             [(a["username"], self.domain) for a, r in everything if r.disabled])
         preferences = []
         for a, r in everything:
+            if r.main_number is not None:
+                preferences.append((a["username"], self.domain, MAIN_NUMBER, AVP_STRING, r.main_number))
+            if r.voice_channels is not None:
+                preferences.append((a["username"], self.domain, CHANNELS, AVP_STRING, str(r.voice_channels)))
             if r.allowed_networks is not None:
                 preferences.append((a["username"], self.domain, ACL_FLAG, AVP_STRING, "1"))
                 preferences.extend((a["username"], self.domain, ACL_NETWORK, AVP_STRING, n) for n in r.allowed_networks)
