@@ -66,7 +66,8 @@ def test_a_lost_subscriber_row_without_a_declared_password_is_an_error(tmp_path,
     [change] = plan_file(result)["changes"]
     assert change["before"]["kamailio"] == {"subscriber row": "missing"}
     assert change["after"]["kamailio"] == {"subscriber row": "present", "number aliases": ["+390212345601"],
-                                           "disabled flag": False, "allowed networks": "any"}
+                                           "disabled flag": False, "allowed networks": "any",
+                                           "caller ID number": "+390212345601", "voice channel limit": None}
     assert ha1("7001", "Desk-5601-pw") not in json.dumps(result) + pathlib.Path(result["plan_file"]).read_text()
     assert run(tmp_path, pbx_dsn, [desk("+390212345601", password=False, username="7001")])["changes"] == []
 
@@ -111,12 +112,15 @@ def test_kamailio_drift_is_named_in_words_and_shown_in_the_plan(tmp_path, pbx_ds
     db_rows(pbx_dsn, "INSERT INTO grp (username, domain, grp) VALUES ('7001', ?, 'disabled')", (SIP_DOMAIN,))
     db_rows(pbx_dsn, "DELETE FROM usr_preferences")
     result = run(tmp_path, pbx_dsn, [account])
-    assert result["changes"] == ["update accounts/+390212345601 (number aliases, disabled flag, allowed networks)"]
+    assert result["changes"] == ["update accounts/+390212345601 (number aliases, disabled flag, allowed networks, "
+                                 "caller ID number)"]
     [change] = plan_file(result)["changes"]
     assert change["before"]["kamailio"] == {"subscriber row": "present", "number aliases": ["+390212345601"],
-                                            "disabled flag": True, "allowed networks": "any"}
+                                            "disabled flag": True, "allowed networks": "any",
+                                            "caller ID number": None, "voice channel limit": None}
     assert change["after"]["kamailio"] == {"subscriber row": "present", "number aliases": ["+390212345601", "111"],
-                                           "disabled flag": False, "allowed networks": ["10.1.0.0/16"]}
+                                           "disabled flag": False, "allowed networks": ["10.1.0.0/16"],
+                                           "caller ID number": "+390212345601", "voice channel limit": None}
     [diff] = result["diff"]
     assert "disabled flag: true" in diff["before"] and "disabled flag: false" in diff["after"]
     assert "ha1" not in json.dumps(result).lower()

@@ -14,7 +14,7 @@ import json
 
 from ..errors import SwitchboardError
 from ..model import account_numbers
-from .store import ACL_FLAG, ACL_NETWORK, OBJECT_TABLES, Actual, PbxRows
+from .store import ACL_FLAG, ACL_NETWORK, MAIN_NUMBER, OBJECT_TABLES, PREFERENCES, Actual, PbxRows
 
 
 def _placeholders(values):
@@ -116,15 +116,20 @@ def _pbx_rows(db, domain, usernames):
                                     + users, params):
         aliases.setdefault(username, set()).add(alias)
     disabled = {row[0] for row in db.query("SELECT username FROM grp WHERE grp = 'disabled' AND %s" % where, params)}
-    acl_flag = set()
+    acl_flag, main_numbers, channels = set(), {}, {}
     for username, attribute, value in db.query("SELECT username, attribute, value FROM usr_preferences WHERE %s "
-                                               "AND attribute IN (?, ?)" % where, params + (ACL_FLAG, ACL_NETWORK)):
+                                               "AND attribute IN (?, ?, ?, ?)" % where, params + PREFERENCES):
         if attribute == ACL_FLAG:
             acl_flag.add(username)
-        else:
+        elif attribute == ACL_NETWORK:
             networks.setdefault(username, []).append(value)
+        elif attribute == MAIN_NUMBER:
+            main_numbers[username] = value
+        else:
+            channels[username] = int(value) if value.isdigit() else value  # anything else is drift
     return {username: PbxRows(ha1, ha1b, frozenset(aliases.get(username, ())), username in disabled,
-                              tuple(sorted(networks.get(username, ()))) if username in acl_flag else None)
+                              tuple(sorted(networks.get(username, ()))) if username in acl_flag else None,
+                              main_number=main_numbers.get(username), voice_channels=channels.get(username))
             for username, ha1, ha1b in db.query("SELECT username, ha1, ha1b FROM subscriber WHERE %s" % where, params)}
 
 
@@ -146,5 +151,5 @@ def read_account_scope(db, domain, number, accounts, with_devices=True):
                         + [g.get("provisioning_profile") for g in groups.values()])
     networks = _objects(db, "networks", [name for a in accounts for name in a.get("restricted_networks") or []])
     objects = {"provisioning_profiles": profiles, "networks": networks, "groups": groups, "numbers": inventory,
-               "accounts": found, "devices": devices}
+               "accounts": found, "devices": devices, "trusted_peers": {}}
     return Actual(objects, status, _pbx_rows(db, domain, [a["username"] for a in found.values()]))
