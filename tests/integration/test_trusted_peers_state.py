@@ -36,7 +36,7 @@ def test_trusted_peers_are_written_to_the_address_table_and_read_back(tmp_path, 
         "old list until permissions.addressReload or a restart"]
     assert addresses(pbx_dsn) == [(1, "192.0.2.10", 32, 0, "carrier"), (1, "198.51.100.0", 24, 0, "gateway")]
     assert apply(tmp_path, pbx_dsn, [CARRIER, GATEWAY])["changes"] == []
-    state = gather.as_state(gather.read(pbx_dsn, SIP_DOMAIN), ["trusted_peers"])
+    state = gather.as_state(gather.read(pbx_dsn, SIP_DOMAIN)[0], ["trusted_peers"])
     assert state == {"trusted_peers": [
         {"name": "carrier", "address": "192.0.2.10/32", "description": "inbound SIP trunk"},
         {"name": "gateway", "address": "198.51.100.0/24"}]}
@@ -59,7 +59,7 @@ def test_address_rows_changed_behind_the_engine_are_drift(tmp_path, pbx_dsn):
     assert [row for row in addresses(pbx_dsn) if row[4]] == [
         (1, "192.0.2.10", 32, 0, "carrier"), (1, "203.0.113.0", 24, 0, "rogue")]
     # a row nobody declared trusts a source: it is shown, and removed when the state is the whole truth
-    shown = gather.as_state(gather.read(pbx_dsn, SIP_DOMAIN), ["trusted_peers"])["trusted_peers"]
+    shown = gather.as_state(gather.read(pbx_dsn, SIP_DOMAIN)[0], ["trusted_peers"])["trusted_peers"]
     assert shown[1:] == [{"name": "rogue", "address": "203.0.113.0/24"},
                          {"name": "untagged-2001.db8..-32", "address": "2001:db8::/32"}]
     assert apply(tmp_path, pbx_dsn, [CARRIER], mode="overridden")["changes"] == [
@@ -105,12 +105,12 @@ def test_main_number_and_voice_channels_are_kamailio_rows_and_their_drift_is_rep
     db_rows(pbx_dsn, "UPDATE usr_preferences SET value = '+390212345611' WHERE attribute = 'sb_main'")
     db_rows(pbx_dsn, "DELETE FROM usr_preferences WHERE attribute = 'sb_channels'")
     assert apply(tmp_path, pbx_dsn, [], [ACCOUNT])["changes"] == [
-        "update accounts/+390212345601 (pbx.main_number, pbx.voice_channels)"]
+        "update accounts/+390212345601 (caller ID number, voice channel limit)"]
     assert preferences(pbx_dsn) == [("sb_channels", "2"), ("sb_main", "+390212345601")]
 
     unlimited = {k: v for k, v in ACCOUNT.items() if k != "voice_channels"}
     assert apply(tmp_path, pbx_dsn, [], [unlimited])["changes"] == [
-        "update accounts/+390212345601 (voice_channels, pbx.voice_channels)"]
+        "update accounts/+390212345601 (voice_channels, voice channel limit)"]
     assert preferences(pbx_dsn) == [("sb_main", "+390212345601")]
     apply(tmp_path, pbx_dsn, [], [], mode="overridden")
     assert db_rows(pbx_dsn, "SELECT attribute FROM usr_preferences") == []
@@ -118,6 +118,7 @@ def test_main_number_and_voice_channels_are_kamailio_rows_and_their_drift_is_rep
 
 def test_a_database_made_before_trusted_peers_gets_their_table(tmp_path, pbx_dsn):
     apply(tmp_path, pbx_dsn, [])
-    db_rows(pbx_dsn, "DROP TABLE sb_trusted_peers")
+    db_rows(pbx_dsn, "DROP TABLE sb_trusted_peers")  # what schema version 2 had: migration 3 adds the table
+    db_rows(pbx_dsn, "UPDATE sb_schema SET version = 2")
     assert apply(tmp_path, pbx_dsn, [CARRIER])["changes"] == ["create trusted_peers/carrier"]
     assert db_rows(pbx_dsn, "SELECT name FROM sb_trusted_peers") == [("carrier",)]
