@@ -9,7 +9,7 @@ from conftest import SIP_DOMAIN, db_rows, write_state
 from ansible_collections.switchboard.pbx.plugins.module_utils import declared, engine, gather
 from ansible_collections.switchboard.pbx.plugins.module_utils.errors import SwitchboardError
 from ansible_collections.switchboard.pbx.plugins.module_utils.pbx import database
-from ansible_collections.switchboard.pbx.plugins.module_utils.pbx.store import Writer, read_actual
+from ansible_collections.switchboard.pbx.plugins.module_utils.pbx.store import OBJECT_TABLES, Actual, Writer
 from ansible_collections.switchboard.pbx.plugins.module_utils.plan import make_plan
 
 # The project's tables exactly as release 1 (git 2ae0d3a, database.PROJECT_TABLES) created them. Frozen:
@@ -46,9 +46,17 @@ STATE = {"provisioning_profiles": [{"name": "mobile"}],
                       {"number": "+393471234567", "group": "office", "type": "pgsm", "activation": "wizard"}]}
 
 
+RELEASE_1_PREFERENCES = ("sb_acl", "sb_net")  # later releases add the caller ID and voice channel rows
+# Release 1 wrote no caller ID rows: the first run on its database adds them (the main number, SPEC §2).
+RELEASE_1_UPGRADE_CHANGES = ["update accounts/+390212345601 (caller ID number)",
+                             "update accounts/+393471234567 (caller ID number)"]
+
+
 def release_1_database(dsn, state_dir, domain=SIP_DOMAIN):
     """What release 1 left behind: Kamailio's tables, the version-1 project tables and the rows the engine
-    writes (the row format of those tables has not changed since), and no record of the SIP domain."""
+    writes (the row format of those tables has not changed since, but release 1 wrote no usr_preferences rows
+    other than the ACL's), and no record of the SIP domain. Planned against an empty database: today's
+    read_actual reads tables release 1 did not have."""
     engine_name, target = database.parse_dsn(dsn)
     if engine_name == "sqlite":
         import os
@@ -65,9 +73,12 @@ def release_1_database(dsn, state_dir, domain=SIP_DOMAIN):
         db.execute(statement)
     db.execute("INSERT INTO sb_schema (version) VALUES (1)")
     loaded, _warnings = declared.load(str(state_dir))
-    changes, problems, _warnings = make_plan(loaded, read_actual(db, domain), domain, "merged", {})
+    empty = Actual({kind: {} for kind in list(OBJECT_TABLES) + ["accounts"]}, {}, {})
+    changes, problems, _warnings = make_plan(loaded, empty, domain, "merged", {})
     assert not problems
     engine.apply_changes(Writer(db, domain, engine.now()), changes)
+    db.execute("DELETE FROM usr_preferences WHERE attribute NOT IN (%s)"
+               % ", ".join("'%s'" % a for a in RELEASE_1_PREFERENCES))
     db.commit()
     db.close()
 
@@ -85,11 +96,14 @@ def test_a_release_1_database_is_upgraded_in_place_and_keeps_its_data(tmp_path, 
 
     # Readers and check runs see the upgraded schema but leave the database as it is.
     assert sorted(gather.read(pbx_dsn, SIP_DOMAIN)[0].objects["accounts"]) == ["+390212345601", "+393471234567"]
-    assert run(tmp_path, pbx_dsn, check=True)["changes"] == []
+    assert run(tmp_path, pbx_dsn, check=True)["changes"] == RELEASE_1_UPGRADE_CHANGES
     assert db_rows(pbx_dsn, "SELECT version FROM sb_schema") == [(1,)]
 
-    assert run(tmp_path, pbx_dsn)["changes"] == []
-    assert db_rows(pbx_dsn, "SELECT version FROM sb_schema") == [(2,)]
+    assert run(tmp_path, pbx_dsn)["changes"] == RELEASE_1_UPGRADE_CHANGES
+    assert db_rows(pbx_dsn, "SELECT version FROM sb_schema") == [(3,)]
+    assert db_rows(pbx_dsn, "SELECT count(*) FROM sb_trusted_peers") == [(0,)]
+    assert db_rows(pbx_dsn, "SELECT value FROM usr_preferences WHERE attribute = 'sb_main' ORDER BY 1") == [
+        ("+390212345601",), ("+393471234567",)]
     assert db_rows(pbx_dsn, "SELECT name, value FROM sb_meta") == [("sip_domain", SIP_DOMAIN)]
     assert db_rows(pbx_dsn, "SELECT number, username, data FROM sb_accounts ORDER BY number") == before
     assert db_rows(pbx_dsn, "SELECT username, ha1 FROM subscriber ORDER BY username") == subscribers
@@ -98,10 +112,11 @@ def test_a_release_1_database_is_upgraded_in_place_and_keeps_its_data(tmp_path, 
 
 
 def test_a_new_database_is_made_by_the_same_migrations(tmp_path, pbx_dsn):
-    assert database.initialise(pbx_dsn)[-2:] == ["migration 1 (the project's tables)",
-                                                 "migration 2 (sb_meta: the platform's SIP domain)"]
+    assert database.initialise(pbx_dsn)[-3:] == ["migration 1 (the project's tables)",
+                                                 "migration 2 (sb_meta: the platform's SIP domain)",
+                                                 "migration 3 (sb_trusted_peers: names and descriptions of trusted peers)"]
     assert database.initialise(pbx_dsn) == []
-    assert db_rows(pbx_dsn, "SELECT version FROM sb_schema") == [(2,)]
+    assert db_rows(pbx_dsn, "SELECT version FROM sb_schema") == [(3,)]
 
 
 def test_a_dropped_table_is_named_and_nothing_is_written(tmp_path, pbx_dsn):
@@ -147,4 +162,4 @@ def test_a_database_from_a_newer_release_is_refused(tmp_path, pbx_dsn):
     with pytest.raises(SwitchboardError) as failure:
         run(tmp_path, pbx_dsn)
     assert str(failure.value) == ("the PBX database has Switchboard schema version 99, newer than this collection "
-                                  "knows (2): upgrade the switchboard.pbx collection; nothing was written")
+                                  "knows (3): upgrade the switchboard.pbx collection; nothing was written")

@@ -4,7 +4,7 @@ the inventory) is refused with both names and writes nothing, instead of duplica
 import pytest
 
 from conftest import SIP_DOMAIN, db_rows, file_digest, write_state
-from test_schema_migrations import STATE, release_1_database
+from test_schema_migrations import RELEASE_1_UPGRADE_CHANGES, STATE, release_1_database
 from ansible_collections.switchboard.pbx.plugins.module_utils import engine, gather
 from ansible_collections.switchboard.pbx.plugins.module_utils.errors import SwitchboardError
 from ansible_collections.switchboard.pbx.plugins.module_utils.pbx import database
@@ -54,7 +54,7 @@ def test_a_release_1_database_records_the_domain_of_its_subscribers(tmp_path, pb
         assert file_digest(database.parse_dsn(pbx_dsn)[1]) == digest  # not even the migration was kept
     assert db_rows(pbx_dsn, "SELECT version FROM sb_schema") == [(1,)]
 
-    assert run(tmp_path, pbx_dsn, SIP_DOMAIN)["changes"] == []
+    assert run(tmp_path, pbx_dsn, SIP_DOMAIN)["changes"] == RELEASE_1_UPGRADE_CHANGES
     assert db_rows(pbx_dsn, "SELECT value FROM sb_meta WHERE name = 'sip_domain'") == [(SIP_DOMAIN,)]
 
 
