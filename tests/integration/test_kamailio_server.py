@@ -20,6 +20,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from conftest import db_rows  # noqa: E402
 from support.kamailio import KamailioServer, check_config, rpc  # noqa: E402
 from support.platform import DeclaredPlatform, sqlite_path  # noqa: E402
 from support.ports import free_port  # noqa: E402
@@ -114,9 +115,16 @@ def test_acl_allows_only_listed_sources(pbx):
     assert allowed.code == 200, allowed.output
     denied = register(pbx, user, "pw-password", source="127.0.0.2")
     assert (denied.code, denied.reason) == (403, "Source address not allowed"), denied.output
-    pbx.rows.set_networks(user, [])  # sb_acl without sb_net: nothing is allowed
+    # An ACL that allows nothing is refused before anything is written; Kamailio's fail-safe still holds
+    # when the rows are damaged by hand: sb_acl without sb_net allows nothing, and a run repairs it.
+    db_rows(pbx.rows.dsn, "DELETE FROM usr_preferences WHERE username = ? AND attribute = 'sb_net'", (user,))
+    assert db_rows(pbx.rows.dsn, "SELECT attribute FROM usr_preferences WHERE username = ? "
+                   "AND attribute IN ('sb_acl', 'sb_net')", (user,)) == [("sb_acl",)]
     nothing = register(pbx, user, "pw-password", source="127.0.0.3")
     assert (nothing.code, nothing.reason) == (403, "Source address not allowed"), nothing.output
+    assert pbx.rows.apply()["changes"] == ["update accounts/9%s (allowed networks)" % user]
+    repaired = register(pbx, user, "pw-password", source="127.0.0.3")
+    assert repaired.code == 200, repaired.output
 
 
 def test_changes_take_effect_on_the_next_request_without_reload(pbx):
