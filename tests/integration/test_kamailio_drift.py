@@ -180,7 +180,8 @@ STAYING = [  # what merged mode leaves, as platform_info reports it
      "reasons": ["of domain 'old.example', not this platform's 'pbx.test.example'"],
      "rows": ["7001@old.example attribute sb_acl"]},
     {"address": "kamailio/usr_preferences/7003@pbx.test.example", "reasons": ["no account has username '7003'"],
-     "rows": ["7003@pbx.test.example attribute sb_acl", "7003@pbx.test.example attribute sb_net"]},
+     "rows": ["7003@pbx.test.example attribute sb_acl", "7003@pbx.test.example attribute sb_main",
+              "7003@pbx.test.example attribute sb_net"]},  # its caller ID row (h-kamailio) is left behind too
 ]
 
 
@@ -212,7 +213,7 @@ def test_merged_mode_repairs_declared_numbers_and_reports_the_other_unknown_rows
     assert "stray rows:\n  - '+390212345601@pbx.test.example -> 9999@pbx.test.example: routes number" in (
         result["diff"][0]["before"])
     assert unmanaged_warnings(result) == [
-        "11 Kamailio rows that no account owns stay in merged mode (overridden mode removes them): "
+        "12 Kamailio rows that no account owns stay in merged mode (overridden mode removes them): "
         "kamailio/dbaliases/+390212345601@old.example (of domain 'old.example', not this platform's "
         "'pbx.test.example'); kamailio/dbaliases/+390212345603@pbx.test.example (routes number '+390212345603' to "
         "username '7003', which no account has); kamailio/dbaliases/556@pbx.test.example (routes number '556' to "
@@ -246,8 +247,9 @@ def test_overridden_mode_removes_every_row_no_account_owns(tmp_path, pbx_dsn):
         ("7001", SIP_DOMAIN), ("7002", SIP_DOMAIN)]
     assert db_rows(pbx_dsn, "SELECT alias_username, username FROM dbaliases ORDER BY 1") == [
         ("+390212345601", "7001"), ("+390212345602", "7002")]
-    assert db_rows(pbx_dsn, "SELECT count(*) FROM grp") == db_rows(pbx_dsn, "SELECT count(*) FROM usr_preferences") == [
-        (0,)]
+    assert db_rows(pbx_dsn, "SELECT count(*) FROM grp") == [(0,)]
+    assert db_rows(pbx_dsn, "SELECT username, attribute, value FROM usr_preferences ORDER BY 1") == [
+        ("7001", "sb_main", "+390212345601"), ("7002", "sb_main", "+390212345602")]  # the declared caller IDs
     again = run(tmp_path, pbx_dsn, declared, mode="overridden")
     assert again["changes"] == [] and unmanaged_warnings(again) == []
 
@@ -263,7 +265,7 @@ def test_a_stray_row_with_a_long_name_is_removed_and_journaled(tmp_path, pbx_dsn
                                  % (username, SIP_DOMAIN, username)]
     [(key,)] = db_rows(pbx_dsn, "SELECT object_key FROM sb_journal WHERE kind = 'kamailio'")
     assert len(key) == 64 and key.startswith("usr_preferences/uuu") and key[55] == "~"
-    assert db_rows(pbx_dsn, "SELECT count(*) FROM usr_preferences") == [(0,)]
+    assert db_rows(pbx_dsn, "SELECT username, attribute FROM usr_preferences") == [("7001", "sb_main")]
 
 
 # -- damaged rows -------------------------------------------------------------------------------------------------
@@ -295,12 +297,14 @@ def test_an_account_row_deleted_by_hand_is_declared_again(tmp_path, sqlite_dsn):
     sqlite_rows(sqlite_dsn, "DELETE FROM sb_accounts")
     assert [entry["address"] for entry in unknown_rows(sqlite_dsn)] == [
         "kamailio/dbaliases/+390212345601@pbx.test.example", "kamailio/dbaliases/111@pbx.test.example",
-        "kamailio/subscriber/7001@pbx.test.example"]
+        "kamailio/subscriber/7001@pbx.test.example", "kamailio/usr_preferences/7001@pbx.test.example"]
     # Without the repair: UNIQUE constraint failed: sb_account_numbers.number
     result = run(tmp_path, sqlite_dsn, [account])
-    assert result["changes"] == ["create accounts/+390212345601 (number aliases, stale subscriber row)"]
+    assert result["changes"] == ["create accounts/+390212345601 (number aliases, stale preference row, "
+                                 "stale subscriber row)"]
     assert sqlite_rows(sqlite_dsn, "SELECT number, account FROM sb_account_numbers ORDER BY 1") == [
         ("+390212345601", "+390212345601"), ("111", "+390212345601")]
+    assert sqlite_rows(sqlite_dsn, "SELECT attribute, value FROM usr_preferences") == [("sb_main", "+390212345601")]
     assert unknown_rows(sqlite_dsn) == []
     assert run(tmp_path, sqlite_dsn, [account])["changes"] == []
 
