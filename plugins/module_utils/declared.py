@@ -18,6 +18,7 @@ from .loader import Document, parse_bytes, read_state_dir
 from .parse_cache import ParseCache
 from .schema_check import schema_problems
 
+NO_STATE_FILES = "the state directory %s has no *.yml or *.yaml files: nothing is declared"
 PARALLEL_FROM_BYTES = 4 * 1024 * 1024  # below this, starting processes costs more than it saves
 
 
@@ -68,7 +69,10 @@ def load(state_dir, cache_dir=None):
     if problems:  # not the shape the rules across files expect: report what is known so far
         raise InvalidState(problems + local)
     cache.prune()
-    return across_files(documents, local)
+    declared, warnings = across_files(documents, local)
+    if not contents:  # merged mode then changes nothing; overridden mode refuses an empty state in the plan
+        warnings = [NO_STATE_FILES % state_dir] + list(warnings)
+    return declared, warnings
 
 
 def validate(documents):

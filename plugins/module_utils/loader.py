@@ -108,7 +108,11 @@ def state_loader():
                                      "date: quote it", RULE_SYNTAX) from None
 
         def construct_yaml_int(self, node):
-            number = super().construct_yaml_int(node)
+            try:
+                number = super().construct_yaml_int(node)
+            except ValueError:  # Python refuses to convert more than 4300 digits
+                raise StateYAMLError(node.start_mark, "a number of %d characters is too long: quote it if it is a "
+                                     "text" % len(node.value), RULE_BOUNDED) from None
             text = node.value
             if ":" in text or (len(text.lstrip("+-")) > 1 and text.lstrip("+-")[0] == "0") or "_" in text:
                 return _written_int(number, text)

@@ -19,9 +19,9 @@ def shown(value):
         if len(value) > SHOWN_CHARACTERS:
             return "%r (%d characters)" % (value[:SHOWN_CHARACTERS] + "…", len(value))
         return repr(value)
-    written = getattr(value, "written", None)
+    written = getattr(value, "written", None)  # loader.WrittenInt: 12:30 rather than 750
     if written:
-        return written if len(written) <= SHOWN_CHARACTERS else shown(written)
+        return written if len(written) <= SHOWN_CHARACTERS else "a number of %d characters" % len(written)
     if isinstance(value, (int, float)):
         text = str(value)
         return text if len(text) <= SHOWN_CHARACTERS else "a number of %d digits" % len(text)
