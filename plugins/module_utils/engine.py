@@ -32,6 +32,8 @@ class Options:
     report_dir: str = None
     cache_dir: str = None
     rpc_url: str = None  # Kamailio's JSON-RPC: registrations of tightened accounts are dropped
+    decrypted_files: dict = dataclasses.field(default_factory=dict)  # whole-file-vault state files, decrypted
+    secrets_file: str = None  # where passwords not in the state came from, for messages
 
 
 def now():
@@ -106,14 +108,18 @@ def reconcile(options, load_declared, select=None):
     }
 
 
+def load_arguments(options):
+    return options.state_dir, options.cache_dir, options.passwords, options.decrypted_files, options.secrets_file
+
+
 def run(options):
     if not database_exists(options.dsn):  # validate first: invalid input must not even create the file
-        loaded = declared_state.load(options.state_dir, options.cache_dir)
+        loaded = declared_state.load(*load_arguments(options))
         return reconcile(options, lambda: loaded)
     # The state files load on the second core while this process reads the database (ARCHITECTURE:
     # both cost seconds at 100k accounts). An invalid state still writes nothing: the transaction rolls back.
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
-        loading = pool.submit(declared_state.load, options.state_dir, options.cache_dir)
+        loading = pool.submit(declared_state.load, *load_arguments(options))
         return reconcile(options, loading.result)
 
 

@@ -83,7 +83,36 @@ def state_loader():
     clear "missing library" error from the module instead of an import traceback."""
     import yaml
 
-    class StateLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    StateLoader = _checked_loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    StateLoader.add_constructor("tag:yaml.org,2002:int", StateLoader.construct_yaml_int)
+    StateLoader.add_constructor("tag:yaml.org,2002:timestamp", StateLoader.construct_yaml_timestamp)
+    StateLoader.add_constructor("!vault", lambda loader, node: VaultValue(loader.construct_scalar(node)))
+    return StateLoader
+
+
+@functools.lru_cache(maxsize=None)
+def text_loader():
+    """The same checks, every scalar a string: the secrets file's keys (+390212345601 unquoted stays
+    a number string) and its passwords (yes, 0123) are taken as written."""
+    import yaml
+
+    TextLoader = _checked_loader(getattr(yaml, "CBaseLoader", yaml.BaseLoader))
+    TextLoader.add_constructor(None, _plain_text_or_unknown_tag)
+    return TextLoader
+
+
+PLAIN_CONSTRUCTORS = {"tag:yaml.org,2002:str": "construct_scalar", "tag:yaml.org,2002:seq": "construct_sequence",
+                      "tag:yaml.org,2002:map": "construct_mapping"}
+
+
+def _plain_text_or_unknown_tag(loader, node):
+    if node.tag not in PLAIN_CONSTRUCTORS:
+        _unknown_tag(loader, node)
+    return getattr(loader, PLAIN_CONSTRUCTORS[node.tag])(node)
+
+
+def _checked_loader(base):
+    class StateLoader(base):
         def construct_mapping(self, node, deep=False):
             mapping = super().construct_mapping(node, deep=deep)
             written = getattr(node, "written_pairs", node.value)
@@ -118,9 +147,6 @@ def state_loader():
                 return _written_int(number, text)
             return number
 
-    StateLoader.add_constructor("tag:yaml.org,2002:int", StateLoader.construct_yaml_int)
-    StateLoader.add_constructor("tag:yaml.org,2002:timestamp", StateLoader.construct_yaml_timestamp)
-    StateLoader.add_constructor("!vault", lambda loader, node: VaultValue(loader.construct_scalar(node)))
     StateLoader.add_constructor(None, _unknown_tag)
     return StateLoader
 
@@ -153,12 +179,12 @@ def could_nest_deeply(text):
     return bound > SAFE_NESTING_BOUND
 
 
-def check_nesting(text):
+def check_nesting(text, loader_class):
     """The exact nesting depth from the event stream, which libyaml produces without recursion."""
     import yaml
 
     depth = 0
-    for event in yaml.parse(text, Loader=state_loader()):
+    for event in yaml.parse(text, Loader=loader_class):
         if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
             depth += 1
             if depth > MAX_DEPTH:
@@ -229,14 +255,15 @@ def is_state_file(name):
     return name.lower().endswith(YAML_EXTENSIONS) and not name.startswith(".")
 
 
-def parse(text, file):
+def parse(text, file, loader_class=None):
     """Return (Document or None, problems)."""
     import yaml
 
-    loader = state_loader()(text)
+    loader_class = loader_class or state_loader()
+    loader = loader_class(text)
     try:
         if could_nest_deeply(text):
-            check_nesting(text)
+            check_nesting(text, loader_class)
         node = loader.get_single_node()
         if node is None:
             return Document(file, None), []
@@ -373,3 +400,17 @@ def parse_bytes(content, file):
     except UnicodeDecodeError as exc:
         return None, [Problem(file, "", "is not UTF-8 (byte %d)" % exc.start, "state files are UTF-8 YAML")]
     return parse(text, file)
+
+
+SEALED = VaultValue("$ANSIBLE_VAULT (the whole file)")
+
+
+def seal_passwords(data):
+    """A whole-file-vault state file was decrypted on the controller: its passwords were encrypted at
+    rest like inline !vault values, travel like them (the controller hands them over), and are not
+    plain-text passwords."""
+    accounts = data.get("accounts") if isinstance(data, dict) else None
+    for account in accounts if isinstance(accounts, list) else []:
+        if isinstance(account, dict) and isinstance(account.get("password"), str):
+            account["password"] = SEALED
+    return data

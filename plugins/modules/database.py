@@ -41,12 +41,14 @@ created:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.switchboard.pbx.plugins.module_utils.door import hide_dsn_password
 from ansible_collections.switchboard.pbx.plugins.module_utils.errors import SwitchboardError
 from ansible_collections.switchboard.pbx.plugins.module_utils.pbx.database import initialise
 
 
 def main():
     module = AnsibleModule(argument_spec=dict(dsn=dict(type="str", required=True, no_log=True)), supports_check_mode=True)
+    hide_dsn_password(module)
     try:
         created = initialise(module.params["dsn"], module.check_mode)
     except SwitchboardError as exc:

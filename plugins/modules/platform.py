@@ -34,6 +34,8 @@ options:
   secrets_file:
     description:
       - An Ansible-Vault-encrypted YAML mapping of account number to password. Read on the controller.
+      - A file that is not vault-encrypted is refused, a number that matches no declared account is an error,
+        and so is a password given both here and in the state (inline plain text or C(!vault)).
     type: path
   rpc_url:
     description:
@@ -46,6 +48,12 @@ options:
     description:
       - Clear passwords by account number, as a mapping or its JSON text.
       - Filled in by the action plugin from vault values and O(secrets_file); not meant to be set by hand.
+    type: jsonarg
+    default: "{}"
+  decrypted_files:
+    description:
+      - The text of the state files that are encrypted with Ansible Vault as a whole, by file name relative to O(state_dir).
+      - Filled in by the action plugin, which decrypts them on the controller; not meant to be set by hand.
     type: jsonarg
     default: "{}"
 """
@@ -102,7 +110,8 @@ def reconcile(module, engine):
     return engine.run(engine.Options(
         state_dir=params["state_dir"], dsn=params["dsn"], sip_domain=params["sip_domain"], mode=params["mode"],
         passwords=json.loads(params["passwords"]), check_mode=module.check_mode, report_dir=params["report_dir"],
-        rpc_url=params["rpc_url"]))
+        rpc_url=params["rpc_url"], decrypted_files=json.loads(params["decrypted_files"]),
+        secrets_file=params["secrets_file"]))
 
 
 def main():
@@ -111,7 +120,8 @@ def main():
              mode=dict(type="str", choices=["merged", "overridden"], default="merged"),
              secrets_file=dict(type="path"),
              rpc_url=dict(type="str"),
-             passwords=dict(type="jsonarg", default="{}", no_log=True)),
+             passwords=dict(type="jsonarg", default="{}", no_log=True),
+             decrypted_files=dict(type="jsonarg", default="{}", no_log=True)),
         reconcile)
 
 
