@@ -46,11 +46,17 @@ class ActionModule(ActionBase):
         return result
 
     def _decrypt(self, ciphertext, what):
+        clear = self._decrypted_or_none(ciphertext)
+        if clear is None:
+            raise AnsibleActionFail("%s is encrypted with Ansible Vault and no vault secret given to this run decrypts "
+                                    "it (--ask-vault-pass or --vault-password-file)" % what)
+        return clear
+
+    def _decrypted_or_none(self, ciphertext):
         try:
             return self._loader._vault.decrypt(to_bytes(ciphertext))
         except Exception:  # the vault library raises several kinds; none of their texts is needed here
-            raise AnsibleActionFail("%s is encrypted with Ansible Vault and no vault secret given to this run decrypts "
-                                    "it (--ask-vault-pass or --vault-password-file)" % what)
+            return None
 
     def _secrets_file(self, path):
         """The secrets file: a vault-encrypted YAML mapping of account number to password. A plain one is refused:
@@ -91,7 +97,10 @@ class ActionModule(ActionBase):
                 continue
             rel = os.path.relpath(path, state_dir)
             if is_vault_encrypted(content):
-                decrypted[rel] = self._text(self._decrypt(content, rel), rel)
+                clear = self._decrypted_or_none(content)
+                if clear is None:
+                    continue  # the module says so, with every other problem
+                decrypted[rel] = self._text(clear, rel)
                 self._collect(found, decrypted[rel], rel, sealed=True)
             elif VAULT_TAG in content:
                 self._collect(found, self._text(content, rel), rel, sealed=False)
@@ -103,12 +112,13 @@ class ActionModule(ActionBase):
         document, problems = parse(text, rel)
         if problems or not isinstance(document.data, dict) or not isinstance(document.data.get("accounts"), list):
             return
-        for index, account in enumerate(document.data["accounts"]):
+        for account in document.data["accounts"]:
             if not isinstance(account, dict) or not isinstance(account.get("number"), str):
                 continue
             password = account.get("password")
             if isinstance(password, VaultValue):
-                password = self._decrypt(password.ciphertext, "%s: accounts[%d].password" % (rel, index))
-                found[account["number"]] = (self._text(password, rel), where)
+                clear = self._decrypted_or_none(password.ciphertext)
+                if clear is not None:  # else the module reports it with its path
+                    found[account["number"]] = (self._text(clear, rel), where)
             elif isinstance(password, str) and sealed:
                 found[account["number"]] = (password, where)
