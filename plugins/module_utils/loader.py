@@ -274,9 +274,9 @@ def parse(text, file, loader_class=None):
         return Document(file, loader.construct_document(node)), []
     except StateYAMLError as exc:
         return None, [Problem(file, _position(exc.mark), exc.message, exc.rule)]
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        return None, [Problem(file, _position(mark), str(exc.problem or exc), RULE_SYNTAX)]
+    except yaml.MarkedYAMLError as exc:  # never str(exc): the pure-Python parser adds an excerpt of the line
+        return None, [Problem(file, _position(exc.problem_mark), exc.problem or exc.context or "is not valid YAML",
+                              RULE_SYNTAX)]
     except yaml.YAMLError as exc:
         return None, [Problem(file, "", str(exc), RULE_SYNTAX)]
     except RecursionError:

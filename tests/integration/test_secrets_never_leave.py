@@ -182,6 +182,24 @@ def test_a_dsn_password_never_appears(tmp_path, monkeypatch, pg_cluster):
         playbook.dsn = candidate
         output = playbook.run("-vvv", expect_rc=2)
         assert "fatal: [pbx]: FAILED!" in output
+    # The documented ways to keep the password out of plain text: PGPASSWORD, a .pgpass file, a vault variable.
+    without_password = dsn.replace(":%s@" % pg_cluster.password, "@")
+    playbook.dsn = without_password
+    monkeypatch.setenv("PGPASSWORD", pg_cluster.password)
+    assert recap_changed(playbook.run("-vvv")) == 0
+    monkeypatch.delenv("PGPASSWORD")
+    pgpass = tmp_path / "pgpass"
+    pgpass.write_text("127.0.0.1:*:*:%s:%s\n" % (pg_cluster.user, pg_cluster.password))
+    pgpass.chmod(0o600)
+    monkeypatch.setenv("PGPASSFILE", str(pgpass))
+    assert recap_changed(playbook.run("-vvv")) == 0
+    monkeypatch.delenv("PGPASSFILE")
+    (tmp_path / "vault-pass").write_text(VAULT_PASSWORD + "\n")
+    (tmp_path / "db-vault.yml").write_text(encrypt("vault_pbx_db_password: '%s'\n" % pg_cluster.password))
+    playbook.dsn = dsn.replace(pg_cluster.password, "{{ vault_pbx_db_password }}")
+    output = playbook.run("-vvv", "--vault-password-file", str(tmp_path / "vault-pass"),
+                          "-e", "@%s" % (tmp_path / "db-vault.yml"))
+    assert recap_changed(output) == 0
     playbook.dsn = dsn
     written = everything_written(playbook)
     for secret in (pg_cluster.password, "Wrong-Db-Secret-9", "Bad%zzDb-Secret-8", "zzDb-Secret-8"):
