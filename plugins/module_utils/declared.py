@@ -14,7 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 from . import model, rules
 from .errors import InvalidState, Problem
-from .loader import Document, is_vault_encrypted, parse, parse_bytes, read_state_dir, seal_passwords
+from .loader import Document, is_vault_encrypted, parse, parse_bytes, plain_ints, read_state_dir, seal_passwords
 from .parse_cache import ParseCache
 from .schema_check import schema_problems
 from .shown import shown
@@ -44,6 +44,8 @@ def _check_document(document, problems):
     problems = schema_problems(document)
     if problems:
         return document, problems, []
+    if document.surprising:
+        document = Document(document.file, plain_ints(document.data))
     return document, [], rules.local_problems(model.build([document]))
 
 

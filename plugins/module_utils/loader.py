@@ -147,6 +147,7 @@ def _checked_loader(base):
                                      "text" % len(node.value), RULE_BOUNDED) from None
             text = node.value
             if ":" in text or (len(text.lstrip("+-")) > 1 and text.lstrip("+-")[0] == "0") or "_" in text:
+                self.surprising = True
                 return _written_int(number, text)
             return number
 
@@ -252,6 +253,18 @@ def check_node_graph(root, text_length):
 class Document:
     file: str  # relative to the state directory, as shown in messages
     data: object
+    surprising: bool = False  # holds WrittenInt values, for messages only: plain_ints() once the schema passed
+
+
+def plain_ints(value):
+    """The data with every WrittenInt an int again: the model and its diffs see the numbers YAML read."""
+    if isinstance(value, WrittenInt):
+        return int(value)
+    if isinstance(value, dict):
+        return {key: plain_ints(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain_ints(item) for item in value]
+    return value
 
 
 def is_state_file(name):
@@ -271,7 +284,8 @@ def parse(text, file, loader_class=None):
         if node is None:
             return Document(file, None), []
         check_node_graph(node, len(text))
-        return Document(file, loader.construct_document(node)), []
+        data = loader.construct_document(node)
+        return Document(file, data, getattr(loader, "surprising", False)), []
     except StateYAMLError as exc:
         return None, [Problem(file, _position(exc.mark), exc.message, exc.rule)]
     except yaml.MarkedYAMLError as exc:  # never str(exc): the pure-Python parser adds an excerpt of the line

@@ -235,3 +235,10 @@ def test_duplicate_key_and_alias_checks_keep_parsing_fast():
             finally:
                 gc.enable()
     assert best["checked"] < best["plain"] * 1.15, best
+
+
+def test_numbers_spelt_surprisingly_reach_the_model_as_plain_integers(tmp_path):
+    text = GROUPS + "accounts:\n" + ACCOUNT + "    voice_channels: 0_2\n"
+    declared, _warnings = load_declared(str(state(tmp_path, text)), str(tmp_path / "cache"))
+    channels = declared.objects("accounts")["+390212345601"]["voice_channels"]
+    assert channels == 2 and type(channels) is int
