@@ -63,7 +63,7 @@ class ActionModule(ActionBase):
         its passwords would sit in clear next to the state."""
         content, problem = read_regular_file(path)
         if problem:
-            raise AnsibleActionFail("the secrets file %s %s" % (path, problem))
+            raise AnsibleActionFail("the secrets file %s %s" % (path, problem[0]))
         if not is_vault_encrypted(content):
             raise AnsibleActionFail("the secrets file %s is not encrypted with Ansible Vault: encrypt it "
                                     "(ansible-vault encrypt %s) or put the passwords inline as !vault values" % (path, path))

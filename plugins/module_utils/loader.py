@@ -369,38 +369,37 @@ def _file_problem(state_dir, path, message):
 def read_state_dir(state_dir):
     """Return ([(relative name, bytes)], problems) for every state file below ``state_dir``."""
     if not os.path.isdir(state_dir):
-        return [], [Problem(state_dir, "", "the state directory does not exist", "state_dir must be a directory")]
+        reason = "is a file, not a directory" if os.path.lexists(state_dir) else "does not exist"
+        return [], [Problem(state_dir, "", "the state directory %s" % reason, "state_dir must be a directory")]
     contents = []
     paths, problems = state_files(state_dir)
     for path in paths:
         rel = os.path.relpath(path, state_dir)
         content, problem = read_regular_file(path)
         if problem:
-            problems.append(Problem(rel, "", problem, RULE_FILES if "regular file" in problem else RULE_BOUNDED))
+            problems.append(Problem(rel, "", *problem))
         else:
             contents.append((rel, content))
     return contents, problems
 
 
 def read_regular_file(path):
-    """Return (bytes, None) or (None, problem). Opened without blocking: a file replaced by a FIFO since
-    it was listed is refused, not waited on."""
+    """Return (bytes, None) or (None, (message, rule)). Opened without blocking: a file replaced by a FIFO
+    since it was listed is refused, not waited on."""
     try:
         descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
-        return None, "cannot be read: %s" % exc.strerror
+        return None, ("cannot be read: %s" % exc.strerror, RULE_FILES)
     with os.fdopen(descriptor, "rb") as handle:
         status = os.fstat(descriptor)
         if not stat.S_ISREG(status.st_mode):
-            return None, "is %s, not a regular file" % _special_kind(status.st_mode)
-        if status.st_size > MAX_FILE_BYTES:
-            return None, "has %d bytes, more than the %d allowed" % (status.st_size, MAX_FILE_BYTES)
+            return None, ("is %s, not a regular file" % _special_kind(status.st_mode), RULE_FILES)
         try:
             content = handle.read(MAX_FILE_BYTES + 1)
         except OSError as exc:
-            return None, "cannot be read: %s" % exc.strerror
+            return None, ("cannot be read: %s" % exc.strerror, RULE_FILES)
     if len(content) > MAX_FILE_BYTES:
-        return None, "has more than the %d bytes allowed" % MAX_FILE_BYTES
+        return None, ("has more than the %d bytes allowed" % MAX_FILE_BYTES, RULE_BOUNDED)
     return content, None
 
 

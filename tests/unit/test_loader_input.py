@@ -242,3 +242,15 @@ def test_numbers_spelt_surprisingly_reach_the_model_as_plain_integers(tmp_path):
     declared, _warnings = load_declared(str(state(tmp_path, text)), str(tmp_path / "cache"))
     channels = declared.objects("accounts")["+390212345601"]["voice_channels"]
     assert channels == 2 and type(channels) is int
+
+
+def test_a_file_over_the_size_limit_is_refused_unread(tmp_path, monkeypatch):
+    monkeypatch.setattr(loader, "MAX_FILE_BYTES", 100)
+    assert problems_of(state(tmp_path, GROUPS + "#" * 100 + "\n")) == [
+        "s.yml: has more than the 100 bytes allowed (rule: state files are bounded)"]
+
+
+def test_a_state_dir_that_is_a_file_is_named_as_such(tmp_path):
+    (tmp_path / "state").write_text(GROUPS)
+    assert problems_of(tmp_path / "state") == [
+        "%s: the state directory is a file, not a directory (rule: state_dir must be a directory)" % (tmp_path / "state")]
