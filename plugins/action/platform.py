@@ -29,7 +29,8 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         args = dict(self._task.args)
-        inline, decrypted = self._state_dir_secrets(args.get("state_dir"))
+        state_dir = args.get("state_dir")
+        inline, decrypted = self._state_dir_secrets(os.path.expanduser(os.path.expandvars(state_dir)) if state_dir else None)
         passwords = {number: password for number, (password, _where) in inline.items()}
         secrets_file = args.get("secrets_file")
         if secrets_file:
@@ -61,7 +62,7 @@ class ActionModule(ActionBase):
     def _secrets_file(self, path):
         """The secrets file: a vault-encrypted YAML mapping of account number to password. A plain one is refused:
         its passwords would sit in clear next to the state."""
-        content, problem = read_regular_file(path)
+        content, problem = read_regular_file(self._loader.path_dwim(path))  # relative to the playbook, as Ansible reads files
         if problem:
             raise AnsibleActionFail("the secrets file %s %s" % (path, problem[0]))
         if not is_vault_encrypted(content):

@@ -22,6 +22,8 @@ def shown(value):
     written = getattr(value, "written", None)  # loader.WrittenInt: 12:30 rather than 750
     if written:
         return written if len(written) <= SHOWN_CHARACTERS else "a number of %d characters" % len(written)
+    if isinstance(value, int) and value.bit_length() > 128:  # str() refuses more than 4300 digits
+        return "a number of about %d digits" % int(value.bit_length() * 0.30103)
     if isinstance(value, (int, float)):
         text = str(value)
         return text if len(text) <= SHOWN_CHARACTERS else "a number of %d digits" % len(text)

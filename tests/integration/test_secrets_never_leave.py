@@ -6,8 +6,6 @@ and a password is given in one place."""
 import hashlib
 import os
 import sqlite3
-import subprocess
-import sys
 
 import pytest
 
