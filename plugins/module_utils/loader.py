@@ -49,8 +49,8 @@ class VaultValue:
 
 
 class WrittenInt(int):
-    """An integer YAML 1.1 read from a surprising spelling (``12:30`` is 750, ``010`` is 8): messages
-    show what was written."""
+    """An integer YAML 1.1 read from a surprising spelling (``12:30`` is 750, ``010`` is 8, ``+39...``
+    lost its +): messages show what was written."""
 
     written = ""
 
@@ -146,7 +146,8 @@ def _checked_loader(base):
                 raise StateYAMLError(node.start_mark, "a number of %d characters is too long: quote it if it is a "
                                      "text" % len(node.value), RULE_BOUNDED) from None
             text = node.value
-            if ":" in text or (len(text.lstrip("+-")) > 1 and text.lstrip("+-")[0] == "0") or "_" in text:
+            digits = text.lstrip("+-")
+            if text[0] == "+" or ":" in text or "_" in text or (len(digits) > 1 and digits[0] == "0"):
                 self.surprising = True
                 return _written_int(number, text)
             return number

@@ -264,3 +264,10 @@ def test_the_message_lists_the_first_200_problems_and_counts_the_rest(tmp_path):
     assert len(failure.value.problems) == 250 and len(lines) == 202
     assert lines[0] == "250 problems in the declared state, nothing was written:"
     assert lines[-1] == "... and 50 more problems (the task result's problems lists every one)"
+
+
+def test_an_unquoted_e164_number_is_shown_as_written(tmp_path):
+    text = GROUPS + "accounts:\n  - number: +390212345601\n    group: office\n    password: Long-Enough-1\n"
+    assert problems_of(state(tmp_path, text)) == [
+        "s.yml: accounts[0].number: +390212345601 is read by YAML as the number 390212345601: quote it "
+        "('+390212345601') (rule: schema: type)"]
