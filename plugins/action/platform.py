@@ -19,6 +19,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.switchboard.pbx.plugins.module_utils.loader import (
     VaultValue, is_vault_encrypted, parse, read_regular_file, state_files, text_loader)
+from ansible_collections.switchboard.pbx.plugins.module_utils.shown import shown
 
 VAULT_TAG = b"!vault"
 
@@ -37,7 +38,7 @@ class ActionModule(ActionBase):
             for number, password in self._secrets_file(secrets_file).items():
                 if number in inline:
                     raise AnsibleActionFail("the password of account %s is given twice: as %s and in the secrets file %s; "
-                                            "keep one" % (number, inline[number][1], secrets_file))
+                                            "keep one" % (shown(number), inline[number][1], secrets_file))
                 passwords[number] = password
         args["passwords"] = json.dumps(passwords)  # one no_log value: masking 50k separate ones costs seconds
         if decrypted:

@@ -141,11 +141,11 @@ def test_a_password_given_in_two_places_is_an_error_naming_both(secret_run):
     secrets = secret_run.tmp_path / "secrets.yml"
     secrets.write_text(encrypt("+390212345602: %s\n+390212345601: Second-Place-1\n" % SECRETS["secrets file"]))
     output = run(secret_run, expect_rc=2)
-    assert ("the password of account +390212345601 is given twice: as !vault in office.yml and in the secrets file "
+    assert ("the password of account '+390212345601' is given twice: as !vault in office.yml and in the secrets file "
             "%s; keep one" % secrets) in output
     secrets.write_text(encrypt("+390212345604: Second-Place-4\n+390212345603: Second-Place-3\n"))
     output = run(secret_run, expect_rc=2)
-    assert ("the password of account +390212345603 is given twice: as a password in the vault-encrypted file sealed.yml "
+    assert ("the password of account '+390212345603' is given twice: as a password in the vault-encrypted file sealed.yml "
             "and in the secrets file %s; keep one" % secrets) in output
     secrets.write_text(encrypt("+390212345604: Second-Place-4\n"))
     output = run(secret_run, expect_rc=2)
