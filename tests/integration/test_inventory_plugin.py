@@ -113,9 +113,9 @@ class Inventory:
     def listing(self, *args, **env):
         return plain(json.loads(self.run("--list", *args, **env).stdout))
 
-    def error(self, *args, **env):
+    def error(self, *args, source=None, **env):
         """stderr of a run whose source cannot be parsed (an unparsed source fails the run)."""
-        return self.run("--graph", *args, expect_rc=1, ANSIBLE_INVENTORY_UNPARSED_FAILED="1", **env).stderr
+        return self.run("--graph", *args, source=source, expect_rc=1, ANSIBLE_INVENTORY_UNPARSED_FAILED="1", **env).stderr
 
     def assert_no_secret(self, *secrets):
         for output in self.outputs:
@@ -242,9 +242,9 @@ def test_strict_off_skips_what_cannot_be_composed_strict_on_fails(tmp_path):
 
 
 # --- the cache --------------------------------------------------------------------------------------------------
-def cached(tmp_path, **config):
-    settings = {"cache": True, "cache_plugin": "ansible.builtin.jsonfile", "cache_connection": str(tmp_path / "cache"),
-                "cache_timeout": 3600}
+def cached(tmp_path, constructed=None, **config):
+    settings = dict(constructed or {}, cache=True, cache_plugin="ansible.builtin.jsonfile",
+                    cache_connection=str(tmp_path / "cache"), cache_timeout=3600)
     settings.update(config)
     return settings
 
@@ -269,6 +269,25 @@ def test_cache_serves_the_second_run_until_flush_cache(tmp_path):
     for path in (tmp_path / "cache").iterdir():
         assert not any(secret in path.read_text() for secret in PASSWORDS)
     inventory.assert_no_secret()
+
+
+def test_pbx_source_cached_with_constructed_groups_until_flush_cache(tmp_path, pbx_dsn):
+    apply(tmp_path, pbx_dsn, STATE)
+    inventory = Inventory(tmp_path, cached(tmp_path, CONSTRUCTED, source="pbx", dsn=pbx_dsn))
+    first = inventory.listing()
+    assert first["line_7001"] == {"hosts": ["desk-1"]} and first["free_devices"] == {"hosts": ["spare-3"]}
+
+    # The PBX changes: desk-1's line moves to spare-3.
+    apply(tmp_path, pbx_dsn, state_with(devices=[
+        dict(STATE["devices"][0], channels=[{"index": 1, "extension": None}]), STATE["devices"][1],
+        dict(STATE["devices"][2], channels=[{"index": 1, "extension": "+390212345601"}])]))
+    assert inventory.listing() == first  # served from the cache
+    flushed = inventory.listing("--flush-cache")
+    assert flushed["line_7001"] == {"hosts": ["spare-3"]} and flushed["free_devices"] == {"hosts": ["desk-1"]}
+    assert inventory.listing() == flushed  # the refreshed cache serves again
+    inventory.assert_no_secret(dsn_password(pbx_dsn) or "no password in a SQLite DSN")
+    for path in (tmp_path / "cache").iterdir():
+        assert pbx_dsn not in path.read_text() and "Desk-Secret" not in path.read_text()
 
 
 def test_cache_key_holds_the_source_and_its_settings(tmp_path, sqlite_dsn):
@@ -318,6 +337,13 @@ def test_bad_dsn_is_a_clear_error_without_its_password(tmp_path, pg_cluster):
     assert "cannot connect to %s" % wrong.replace("Wrong-Db-Secret", "********") in error
     assert "password authentication failed" in error
     inventory.assert_no_secret("Db-Secret-1", "Wrong-Db-Secret", pg_cluster.password)
+
+
+def test_only_files_named_like_a_fleet_are_this_plugins(tmp_path):
+    write_state(tmp_path / "inventory" / "state", {"fleet.yml": STATE})
+    assert Inventory(tmp_path, {}, name="site.fleet.switchboard.yml").graph() == GRAPH
+    error = Inventory(tmp_path, {}, name="inventory.yml").error(source=tmp_path / "inventory" / "inventory.yml")
+    assert "could not be verified by inventory plugin 'switchboard.pbx.fleet'" in error
 
 
 # --- the repository's own inventories ---------------------------------------------------------------------------
