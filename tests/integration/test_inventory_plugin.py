@@ -150,6 +150,9 @@ def test_declared_state_graph_host_and_list(tmp_path):
     assert listing["_meta"]["hostvars"]["spare-3"]["switchboard_channels"] == []
     assert listing["fleet"] == {"children": ["group_milano_office", "group_office", "platform_linux_baresip",
                                              "platform_snom"]}
+    verbose = inventory.run("--graph", "-v")  # the state's warnings, never the passwords they are about
+    assert ("switchboard.pbx.fleet: fleet.yml: accounts[0] (+390212345601): the password is plain text in the state; "
+            "use !vault or the secrets file") in verbose.stdout + verbose.stderr
     inventory.assert_no_secret()
 
 
