@@ -55,7 +55,8 @@ def code_fingerprint():
         source = getattr(getattr(module, "__loader__", None), "get_source", lambda name: None)(module.__name__)
         if source is None:
             return None
-        digest.update(source.encode())
+        # str from Python's loaders; bytes from Ansible's collection loader (an inventory plugin's imports)
+        digest.update(source if isinstance(source, bytes) else source.encode())
     return digest.hexdigest().encode()
 
 
