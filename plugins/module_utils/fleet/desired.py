@@ -59,7 +59,7 @@ def wishes(declared, usernames, passwords, sip_domain, proxy):
 def _line(entry, position, channel, account, usernames, passwords, sip_domain, proxy):
     """A DesiredLine, or the Problem that keeps this binding off the device."""
     number = channel["extension"]
-    path = "channels[%d].extension" % position
+    path = "%s.channels[%d].extension" % (entry.path, position)
 
     def problem(message, rule):
         return Problem(entry.file, path, "%s: extension %s %s" % (entry.key, number, message), rule)
