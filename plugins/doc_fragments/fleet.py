@@ -73,7 +73,7 @@ options:
     type: jsonarg
     default: "{}"
 notes:
-  - Runs where the devices, the PBX database and Kamailio's JSON-RPC are reachable (the controller, C(connection: local)).
+  - "Runs where the devices, the PBX database and Kamailio's JSON-RPC are reachable: the controller (C(connection=local))."
   - Only plain accounts can be bound to a device channel; a wizard account's password is never known, so its device is V(invalid).
   - A device's SSH port is the C(port) of its declaration in the state (default 22).
 requirements:

@@ -9,13 +9,13 @@ module: device
 short_description: Provision one declared device (desk phone) with its bound accounts, over SSH
 version_added: 0.1.0
 description:
-  - The same engine as M(switchboard.pbx.fleet), for one device: for C(--limit) and ad-hoc work through the
+  - The same engine as M(switchboard.pbx.fleet), for one device, for C(--limit) and ad-hoc work through the
     C(switchboard.pbx.fleet) inventory, whose hosts are the declared devices.
   - Reads the device's lines over SSH, writes only what differs from its declared bindings, sets hot-desking
     (off while any user is bound, on when none is), then verifies its registrations on Kamailio.
   - The task fails when the device is V(unreachable), V(auth_failed), V(timeout), V(not_registered),
     V(device_error) or V(invalid), with a message saying why.
-  - For the whole fleet use M(switchboard.pbx.fleet): one task with a pool of sessions is much faster than a play over every host.
+  - For the whole fleet use M(switchboard.pbx.fleet), one task with a pool of sessions, much faster than a play over every host.
 author: Switchboard developers (@switchboard)
 extends_documentation_fragment:
   - switchboard.pbx.pbx

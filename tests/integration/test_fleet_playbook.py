@@ -86,6 +86,7 @@ class FleetPlaybook(Playbook):
         self.vault_password.write_text("fleet vault passphrase\n")
         self.secrets = tmp_path / "secrets.yml"
         self.accounts, self.declared_devices = [], []
+        self.group = {"name": GROUP}
 
     def account(self, multi_login=False, activation="plain"):
         number = "7%04d" % next(_numbers)
@@ -108,7 +109,7 @@ class FleetPlaybook(Playbook):
 
     def write(self):
         write_state(self.state_dir, {"fleet.yml": {
-            "provisioning_profiles": [{"name": "desk"}], "groups": [{"name": GROUP}],
+            "provisioning_profiles": [{"name": "desk"}], "groups": [self.group],
             "accounts": self.accounts, "devices": self.declared_devices}})
         self.secrets.write_text(yaml.safe_dump(self.passwords))
         subprocess.run([self.bin("ansible-vault"), "encrypt", "--vault-password-file", str(self.vault_password),
@@ -252,6 +253,19 @@ def test_a_third_channel_for_a_multi_login_extension_is_refused_before_anything_
     assert [phone_file(d, "accounts").exists() for d in (first, second, third)] == [False, False, False]
 
 
+def test_a_device_outside_its_groups_ip_listing_is_refused_before_anything_is_written(book, fleet):
+    desk = fleet.devices[0]
+    account = book.account()
+    book.device(desk, "desk-a", account["number"])
+    book.group["ip_listing"] = {"enabled": True, "allow": ["10.20.0.0/16"]}
+
+    output = book.apply(playbook="playbooks/fleet.yml", expect_rc=2)
+    assert ("fleet.yml: devices[0].channels[0].extension: device desk-a has IP %s, outside the IP listing of group "
+            "%s (rule: group IP listing)" % (desk.ip, GROUP)) in output
+    assert not phone_file(desk, "accounts").exists()
+    assert not phone_file(desk, "switchboard-hotdesking").exists()
+
+
 def test_hand_edited_line_is_drift_in_check_mode_and_repaired_by_apply(book, pbx, fleet):
     desk = fleet.devices[0]
     account = book.account()
@@ -262,7 +276,7 @@ def test_hand_edited_line_is_drift_in_check_mode_and_repaired_by_apply(book, pbx
     accounts.write_text(accounts.read_text().replace("auth_pass=%s" % password, "auth_pass=Typed-By-Hand-9"))
     edited = accounts.stat().st_mtime_ns
 
-    output = book.apply("--check", "--diff", playbook="playbooks/fleet.yml")
+    output = book.apply("--check", "--diff", "-vvv", playbook="playbooks/fleet.yml")
     assert recap_changed(output) == 1
     assert "-  password: '********'\n+  password: '******** (changed)'" in output
     assert "--- before: devices/desk-a (%s)" % desk.address in output
