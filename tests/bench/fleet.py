@@ -2,7 +2,8 @@
 nothing, then a no-change run, through the real door (ansible-playbook playbooks/fleet.yml), each verified on a
 real Kamailio; then the engine alone at several pool sizes, for the per-device cost and how it scales.
 
-    python tests/bench/fleet.py [N ...]        (default: 20 100; FLEET_WORKERS="1 5 10 20" for the scaling runs)
+    python tests/bench/fleet.py [N ...]     (default: 20 100; FLEET_WORKERS="1 5 10 20": the engine's pool sizes;
+                                             FLEET_DOOR_WORKERS=10: the playbook's switchboard_fleet_workers)
 """
 
 import dataclasses
@@ -91,7 +92,7 @@ def engine_seconds(options):
     return round(time.monotonic() - started, 2)
 
 
-def bench(count, workers_list):
+def bench(count, workers_list, door_workers):
     work = pathlib.Path(tempfile.mkdtemp(prefix="sb-fleet-bench-"))
     work.chmod(0o711)  # the device user's sshd session reads its authorized_keys below it
     dsn = "sqlite://%s" % (work / "pbx.sqlite")
@@ -100,7 +101,7 @@ def bench(count, workers_list):
     started = time.monotonic()
     fleet, key, known_hosts = shared_key_fleet(work, count)
     devices_started = time.monotonic() - started
-    figures = {"devices": count, "sshd start (s)": round(devices_started, 2)}
+    figures = {"devices": count, "sshd start (s)": round(devices_started, 2), "door workers": door_workers}
     try:
         state_dir = work / "state"
         passwords = declare(state_dir, fleet)
@@ -109,7 +110,7 @@ def bench(count, workers_list):
                      "switchboard_pbx_rpc_url": kamailio.rpc_url, "switchboard_fleet_proxy": "%s:%d" % (DOMAIN, kamailio.sip_port),
                      "switchboard_fleet_ssh_user": DEVICE_USER, "switchboard_fleet_ssh_key_file": str(key),
                      "switchboard_fleet_known_hosts": str(known_hosts), "switchboard_fleet_sip_port": 0,
-                     "switchboard_fleet_verify_timeout": 30}
+                     "switchboard_fleet_verify_timeout": 30, "switchboard_fleet_workers": door_workers}
         secrets = encrypted_secrets(work, passwords)
         for name in ("provision from nothing", "no-change run"):
             seconds, in_module = playbook_run(work, variables, secrets)
@@ -138,7 +139,7 @@ def main():
     workers_list = [int(n) for n in os.environ.get("FLEET_WORKERS", "1 5 10 20").split()]
     rows = []
     for count in sizes:
-        figures = bench(count, workers_list)
+        figures = bench(count, workers_list, int(os.environ.get("FLEET_DOOR_WORKERS", "10")))
         rows.append(figures)
         print(json.dumps(figures))
         for name, limit in TARGETS.get(count, {}).items():
