@@ -325,6 +325,35 @@ def test_unreachable_and_wrong_key_devices_are_reported_while_the_others_are_pro
     assert_no_secret(book)
 
 
+def test_a_line_the_pbx_refuses_is_not_registered_with_the_phones_own_reason(book, pbx, fleet):
+    desk = fleet.devices[0]
+    account = book.account()
+    book.device(desk, "desk-a", account["number"])
+    book.apply()
+    assert contacts(pbx, account["username"]) == [desk.ip]
+    # the secrets file moved on, but only the fleet play runs: the device gets a password the PBX does not have
+    book.passwords[account["number"]] = "Not-Yet-On-The-PBX-1"
+
+    [result] = book.result(playbook="playbooks/fleet.yml", expect_rc=2, switchboard_fleet_verify_timeout=3).values()
+    [device] = result["devices"]
+    assert device["status"] == "not_registered"
+    assert device["differences"] == ["channel 1: password differs"]
+    assert result["msg"] == (
+        "1 of 1 device(s) failed: desk-a (%s): not_registered: not registered on Kamailio from %s within 3s: "
+        "channel 1 (%s, the phone says 403 Invalid credentials)" % (desk.address, desk.ip, account["username"]))
+    assert contacts(pbx, account["username"]) == []
+
+    # the PBX play, then the fleet: the device already holds that password, but its phone gave up after the 403
+    [repaired] = book.result().values()
+    [device] = repaired["devices"]
+    assert device["status"] == "changed"
+    assert device["differences"] == ["phone: no line registered, restarted"]
+    assert contacts(pbx, account["username"]) == [desk.ip]
+    [again] = book.result().values()
+    assert again["summary"] == {"unchanged": 1} and again["devices"][0]["writes"] == 0
+    assert_no_secret(book)
+
+
 def test_a_wizard_account_on_a_device_is_invalid_for_that_device_only(book, pbx, fleet):
     desk, other, _spare = fleet.devices
     wizard = book.account(activation="wizard")

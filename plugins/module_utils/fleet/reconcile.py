@@ -65,6 +65,7 @@ class Outcome:
     reason: str = None
     before: object = None  # driver.DeviceState as read, None when the device could not be read
     writes: int = 0  # SSH writes made on the device
+    restarted: bool = False  # right on the device but not registered, so its phone was restarted
 
     @property
     def failed(self):
@@ -137,31 +138,71 @@ def provision(wish, options):
 def verify(outcomes, options):
     """Every line of every device that holds its lines now must be registered on Kamailio from the device's
     address within verify_timeout; the devices where one is not become not_registered. Returns warnings."""
-    expected = {o.wish.name: {(line.username, o.wish.host) for line in o.wish.lines}
-                for o in outcomes if o.status in (CHANGED, UNCHANGED) and o.wish.lines}
-    if not expected:
-        return []
     rpc = KamailioRpc(options.rpc_url, timeout=5)
-    deadline = time.monotonic() + options.verify_timeout
+    holding = [o for o in outcomes if o.status in (CHANGED, UNCHANGED) and o.wish.lines]
+    try:
+        missing = awaited_registrations(rpc, holding, options.verify_timeout)
+        # Right on the device, yet not registered: its phone gave up (say, the PBX refused a password it has since
+        # been given). Restarting the phone makes every line register again.
+        stale = [o for o in holding if o.wish.name in missing and o.status == UNCHANGED]
+        if stale:
+            _pooled(restart, stale, options)
+            for outcome in stale:
+                del missing[outcome.wish.name]
+            missing.update(awaited_registrations(rpc, [o for o in stale if o.restarted], options.verify_timeout))
+    except (RpcUnavailable, RpcError) as exc:
+        return ["registrations not verified: %s" % exc]
+    unregistered = [o for o in holding if o.wish.name in missing]
+    for outcome, says in zip(unregistered, _pooled(phone_says, unregistered, options)):
+        usernames = {username for username, _host in missing[outcome.wish.name]}
+        outcome.status = NOT_REGISTERED
+        outcome.reason = "not registered on Kamailio from %s within %gs: %s" % (
+            outcome.wish.host, options.verify_timeout,
+            ", ".join("channel %d (%s%s)" % (line.index, line.username, says.get(line.username, ""))
+                      for line in outcome.wish.lines if line.username in usernames))
+    return []
+
+
+def _pooled(work, outcomes, options):
+    with ThreadPoolExecutor(max(1, min(options.workers, len(outcomes)))) as pool:
+        return list(pool.map(lambda outcome: work(outcome, options), outcomes))
+
+
+def awaited_registrations(rpc, outcomes, timeout):
+    """{device name: {(username, ip)} not registered}, polling Kamailio until none is missing or `timeout`."""
+    expected = {o.wish.name: {(line.username, o.wish.host) for line in o.wish.lines} for o in outcomes}
+    deadline = time.monotonic() + timeout
     while True:
-        try:
-            seen = {(contact["username"], (contact["source"] or "").rpartition(":")[0])
-                    for contact in rpc.registered_contacts()}
-        except (RpcUnavailable, RpcError) as exc:
-            return ["registrations not verified: %s" % exc]
+        seen = {(contact["username"], (contact["source"] or "").rpartition(":")[0]) for contact in rpc.registered_contacts()}
         missing = {name: lines - seen for name, lines in expected.items() if lines - seen}
         if not missing or time.monotonic() >= deadline:
-            break
+            return missing
         time.sleep(VERIFY_POLL_SECONDS)
-    for outcome in outcomes:
-        if outcome.wish.name in missing:
-            usernames = {username for username, _host in missing[outcome.wish.name]}
-            outcome.status = NOT_REGISTERED
-            outcome.reason = "not registered on Kamailio from %s within %gs: %s" % (
-                outcome.wish.host, options.verify_timeout,
-                ", ".join("channel %d (%s)" % (line.index, line.username) for line in outcome.wish.lines
-                          if line.username in usernames))
-    return []
+
+
+def restart(outcome, options):
+    """Write the device's lines again, which restarts its phone; the outcome records it."""
+    driver = platforms.driver_for(target_for(outcome.wish, options), outcome.wish.platform)
+    try:
+        with driver:
+            driver.write(lines=outcome.wish.lines)
+    except DeviceError as exc:
+        outcome.status, outcome.reason = exc.status, exc.reason
+    else:
+        outcome.status, outcome.restarted = CHANGED, True
+    outcome.writes += driver.writes
+
+
+def phone_says(outcome, options):
+    """username -> ', the phone says 403 Invalid credentials': why a line did not register, as the device saw it
+    (one more short session, only for devices that failed to register); {} when the device cannot tell."""
+    try:
+        with platforms.driver_for(target_for(outcome.wish, options), outcome.wish.platform) as driver:
+            outcomes = driver.verify(timeout=0)
+    except DeviceError:
+        return {}
+    return {username: ", the phone says %d %s" % (code, reason) for username, (code, reason) in outcomes.items()
+            if code is not None}
 
 
 def failure_line(outcome):

@@ -56,7 +56,8 @@ def device_report(outcome):
               "writes": outcome.writes,
               "before": before.public() if before else None,
               "after": after_state(wish, before),
-              "differences": differences(before, wish) if before else []}
+              "differences": (differences(before, wish) if before else [])
+              + (["phone: no line registered, restarted"] if outcome.restarted else [])}
     if outcome.reason:
         report["reason"] = outcome.reason
     return report
