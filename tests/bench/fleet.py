@@ -40,8 +40,8 @@ def declare(state_dir, fleet):
         devices.append({"name": "desk-%03d" % number, "group": "bench", "ip": device.ip, "port": device.port,
                         "platform": "linux_baresip", "channels": [{"index": 1, "extension": account}]})
     state_dir.mkdir(parents=True, exist_ok=True)
-    (state_dir / "bench.yml").write_text(yaml.safe_dump({"groups": [{"name": "bench"}], "accounts": accounts,
-                                                          "devices": devices}))
+    state = {"groups": [{"name": "bench"}], "accounts": accounts, "devices": devices}
+    (state_dir / "bench.yml").write_text(yaml.safe_dump(state))
     return passwords
 
 

@@ -44,8 +44,8 @@ def test_bindings_that_cannot_become_a_line_are_problems_of_their_device(tmp_pat
                      "  - number: '203'\n    group: desks\n    password: " + VAULTED.replace("\n", "\n    ") + "\n"
                      "  - {number: '+393471234567', group: desks, type: pgsm, activation: wizard, provisioning_profile: mobile}",
                      "\n".join([device("desk-a", "'201'", "'202'"), device("desk-b", "'203'", "'+393471234567'")]))
-    found = {w.name: w for w in wishes(state, {"201": "9201", "203": "9203", "+393471234567": "5550001"}, {},
-                                      "pbx.example", "10.0.0.1")}
+    usernames = {"201": "9201", "203": "9203", "+393471234567": "5550001"}
+    found = {w.name: w for w in wishes(state, usernames, {}, "pbx.example", "10.0.0.1")}
 
     assert [str(p) for p in found["desk-a"].problems] == [
         "s.yml: devices[0].channels[0].extension: desk-a: extension 201 has no password (inline !vault, the secrets "
