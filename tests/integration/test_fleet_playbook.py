@@ -186,6 +186,13 @@ def test_bind_apply_registers_from_the_device_then_nothing_to_write_then_unbind_
     book.device(spare, "desk-b")
     book.device(_third, "desk-c")
 
+    # check mode: the PBX plan and every device read, nothing written anywhere
+    [planned] = book.result("--check").values()
+    assert by_name(planned)["desk-a"]["status"] == "changed" and by_name(planned)["desk-a"]["writes"] == 0
+    assert by_name(planned)["desk-a"]["differences"] == ["channel 1: added (%s)" % account["username"],
+                                                         "phone: stopped, to be started", "hotdesking: on -> off"]
+    assert not phone_file(desk, "accounts").exists() and not phone_file(desk, "switchboard-hotdesking").exists()
+
     [result] = book.result().values()
     devices = by_name(result)
     assert devices["desk-a"]["status"] == "changed"

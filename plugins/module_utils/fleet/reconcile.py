@@ -77,7 +77,7 @@ def run(options):
     started = time.monotonic()
     declared, warnings = declared_state.load(options.state_dir, options.cache_dir)
     wanted = wishes(declared, pbx_usernames(options.dsn), options.passwords, options.sip_domain,
-                    options.proxy or options.sip_domain)
+                    options.proxy or options.sip_domain, options.check_mode)
     wanted = _selected(wanted, options.devices, options.state_dir)
     with ThreadPoolExecutor(max(1, min(options.workers, len(wanted)))) as pool:
         outcomes = list(pool.map(lambda wish: provision(wish, options), wanted))
