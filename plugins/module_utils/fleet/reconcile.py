@@ -128,11 +128,16 @@ def provision(wish, options):
             differs = lines is not None or hotdesking is not None
             if differs and not options.check_mode:
                 driver.write(lines=lines, hotdesking=hotdesking)
-    except DeviceError as exc:
-        return Outcome(wish, exc.status, exc.reason, before, driver.writes)
-    except Exception as exc:  # pylint: disable=broad-except  # one device's surprise never stops the fleet
-        return Outcome(wish, DEVICE_ERROR, "%s: %s" % (type(exc).__name__, exc), before, driver.writes)
+    except Exception as exc:  # pylint: disable=broad-except  # one device's failure never stops the fleet
+        return Outcome(wish, *failure(exc), before=before, writes=driver.writes)
     return Outcome(wish, CHANGED if differs else UNCHANGED, None, before, driver.writes)
+
+
+def failure(exc):
+    """(status, reason) of what a device session raised: the driver's own verdict, or device_error for a surprise."""
+    if isinstance(exc, DeviceError):
+        return exc.status, exc.reason
+    return DEVICE_ERROR, "%s: %s" % (type(exc).__name__, exc)
 
 
 def verify(outcomes, options):
@@ -186,8 +191,8 @@ def restart(outcome, options):
     try:
         with driver:
             driver.write(lines=outcome.wish.lines)
-    except DeviceError as exc:
-        outcome.status, outcome.reason = exc.status, exc.reason
+    except Exception as exc:  # pylint: disable=broad-except  # one device's failure never stops the fleet
+        outcome.status, outcome.reason = failure(exc)
     else:
         outcome.status, outcome.restarted = CHANGED, True
     outcome.writes += driver.writes
@@ -199,7 +204,7 @@ def phone_says(outcome, options):
     try:
         with platforms.driver_for(target_for(outcome.wish, options), outcome.wish.platform) as driver:
             outcomes = driver.verify(timeout=0)
-    except DeviceError:
+    except Exception:  # pylint: disable=broad-except  # only a detail of a failure already reported
         return {}
     return {username: ", the phone says %d %s" % (code, reason) for username, (code, reason) in outcomes.items()
             if code is not None}
