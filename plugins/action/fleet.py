@@ -19,11 +19,8 @@ class ActionModule(PlatformAction):
     def run(self, tmp=None, task_vars=None):
         result = ActionBase.run(self, tmp, task_vars)  # the module to run is this door's, not platform's
         args = self.module_args(dict(self._task.args), task_vars or {})
-        passwords = {}
-        secrets_file = args.pop("secrets_file", None)
-        if secrets_file:
-            passwords.update(self._secrets_file(secrets_file))
-        passwords.update(self._inline_vault_passwords(args.get("state_dir")))
+        passwords, _decrypted = self.controller_secrets(args)
+        args.pop("secrets_file", None)
         args["passwords"] = json.dumps(passwords)
         result.update(self._execute_module(module_name=self.MODULE, module_args=args, task_vars=task_vars))
         return result

@@ -30,6 +30,17 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         args = dict(self._task.args)
+        passwords, decrypted = self.controller_secrets(args)
+        args["passwords"] = json.dumps(passwords)  # one no_log value: masking 50k separate ones costs seconds
+        if decrypted:
+            args["decrypted_files"] = json.dumps(decrypted)
+        result.update(self._execute_module(module_name="switchboard.pbx.platform", module_args=args,
+                                           task_vars=task_vars))
+        return result
+
+    def controller_secrets(self, args):
+        """Return ({number: password} from inline !vault values, whole-file-vault state files and the secrets file,
+        {file: text} of the whole-file-vault state files): what only the controller can decrypt."""
         state_dir = args.get("state_dir")
         inline, decrypted = self._state_dir_secrets(os.path.expanduser(os.path.expandvars(state_dir)) if state_dir else None)
         passwords = {number: password for number, (password, _where) in inline.items()}
@@ -40,12 +51,7 @@ class ActionModule(ActionBase):
                     raise AnsibleActionFail("the password of account %s is given twice: as %s and in the secrets file %s; "
                                             "keep one" % (shown(number), inline[number][1], secrets_file))
                 passwords[number] = password
-        args["passwords"] = json.dumps(passwords)  # one no_log value: masking 50k separate ones costs seconds
-        if decrypted:
-            args["decrypted_files"] = json.dumps(decrypted)
-        result.update(self._execute_module(module_name="switchboard.pbx.platform", module_args=args,
-                                           task_vars=task_vars))
-        return result
+        return passwords, decrypted
 
     def _decrypt(self, ciphertext, what):
         clear = self._decrypted_or_none(ciphertext)

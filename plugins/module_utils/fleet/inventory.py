@@ -38,7 +38,7 @@ def read_pbx(dsn, sip_domain):
     engine would read it as empty): an inventory from a mistyped path must not silently be empty."""
     if not database_exists(dsn):
         raise SwitchboardError("the PBX database %s does not exist" % redact_dsn(dsn))
-    return gather.read(dsn, sip_domain)
+    return gather.read(dsn, sip_domain)[0]
 
 
 def pbx_usernames(actual):
