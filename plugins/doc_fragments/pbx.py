@@ -14,6 +14,11 @@ options:
         at the filesystem root are refused.
       - The first run records O(sip_domain) in the database; a run for another domain is refused.
       - Usually set from the inventory variable C(switchboard_pbx_dsn).
+      - The DSN is never shown (C(no_log)), and neither is its password in any message, even a quoted piece of the DSN.
+      - "Keep a PostgreSQL password out of plain text in one of three ways: a vault-encrypted variable
+        (C(postgresql://pbx:{{ vault_pbx_db_password }}@db:5432/pbx)); no password in the DSN and C(PGPASSWORD) in the
+        module's environment (the task's C(environment)); or no password in the DSN and a C(~/.pgpass) file (mode 0600,
+        or C(PGPASSFILE)) on the host that runs the module."
     type: str
     required: true
   sip_domain:

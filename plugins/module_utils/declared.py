@@ -14,11 +14,13 @@ from concurrent.futures import ProcessPoolExecutor
 
 from . import model, rules
 from .child_process import die_with_parent
-from .errors import InvalidState
-from .loader import Document, parse_bytes, read_state_dir
+from .errors import InvalidState, Problem
+from .loader import Document, is_vault_encrypted, parse, parse_bytes, plain_ints, read_state_dir, seal_passwords
 from .parse_cache import ParseCache
 from .schema_check import schema_problems
+from .shown import shown
 
+NO_STATE_FILES = "the state directory %s has no *.yml or *.yaml files: nothing is declared"
 PARALLEL_FROM_BYTES = 4 * 1024 * 1024  # below this, starting processes costs more than it saves
 
 
@@ -26,11 +28,25 @@ def check_file(item):
     """(file, bytes) -> (Document or None, structural problems, the file's own rule problems)."""
     file, content = item
     document, problems = parse_bytes(content, file)
+    return _check_document(document, problems)
+
+
+def check_decrypted_file(file, text):
+    """A whole-file-vault state file the controller decrypted: its passwords are sealed like !vault values."""
+    document, problems = parse(text, file)
+    if document is not None:
+        seal_passwords(document.data)
+    return _check_document(document, problems)
+
+
+def _check_document(document, problems):
     if document is None:
         return None, problems, []
     problems = schema_problems(document)
     if problems:
         return document, problems, []
+    if document.surprising:
+        document = Document(document.file, plain_ints(document.data))
     return document, [], rules.local_problems(model.build([document]))
 
 
@@ -43,19 +59,27 @@ def _check_files(items):
         return list(pool.map(check_file, items))
 
 
-def load(state_dir, cache_dir=None, known=None):
-    """Return (Declared, warnings) or raise InvalidState with every problem at once. ``known``: the platform's
-    objects that references may name besides the declared ones (merged mode; see rules.check)."""
+def load(state_dir, cache_dir=None, passwords=None, decrypted_files=None, secrets_file=None, known=None):
+    """Return (Declared, warnings) or raise InvalidState with every problem at once.
+
+    ``passwords`` (number -> password, from the controller) and ``secrets_file`` are checked against the
+    declared accounts; ``decrypted_files`` (file -> text) are the whole-file-vault state files the controller
+    decrypted. They are never cached: the operator chose to keep them encrypted at rest. ``known``: the
+    platform's objects that references may name besides the declared ones (merged mode; see rules.check)."""
     contents, problems = read_state_dir(state_dir)
+    decrypted_files = decrypted_files or {}
     cache = ParseCache(cache_dir)
-    cached, missing = {}, []
+    cached, checked, missing = {}, {}, []
     for file, content in contents:
+        if file in decrypted_files and is_vault_encrypted(content):
+            checked[file] = check_decrypted_file(file, decrypted_files[file])
+            continue
         data = cache.get(cache.key(content))
         if data is None:
             missing.append((file, content))
         else:
             cached[file] = Document(file, data)
-    checked = dict(zip([file for file, _content in missing], _check_files(missing)))
+    checked.update(zip([file for file, _content in missing], _check_files(missing)))
     documents, local = [], []
     for file, content in contents:
         if file in cached:
@@ -66,12 +90,17 @@ def load(state_dir, cache_dir=None, known=None):
         local.extend(own)
         if document is not None:
             documents.append(document)
-            if not structural and not own:
+            if not structural and not own and file not in decrypted_files:
                 cache.put(cache.key(content), document.data)
     if problems:  # not the shape the rules across files expect: report what is known so far
         raise InvalidState(problems + local)
     cache.prune()
-    return across_files(documents, local, known)
+    declared, warnings = across_files(documents, local,
+                                      lambda declared: password_problems(declared, passwords or {}, secrets_file),
+                                      known)
+    if not contents:  # merged mode then changes nothing; overridden mode refuses an empty state in the plan
+        warnings = [NO_STATE_FILES % state_dir] + list(warnings)
+    return declared, warnings
 
 
 def validate(documents):
@@ -82,10 +111,32 @@ def validate(documents):
     return across_files(documents, rules.local_problems(model.build(documents)))
 
 
-def across_files(documents, local_problems, known=None):
+def across_files(documents, local_problems, more_checks=None, known=None):
     """The rules across files, on top of each file's own; every problem at once."""
     declared = model.build(documents, (known or {}).get("groups"))
     problems, warnings = rules.check(declared, known)
+    if more_checks is not None:
+        problems = list(problems) + more_checks(declared)
     if problems or local_problems:
         raise InvalidState(list(local_problems) + problems)
     return declared, warnings
+
+
+RULE_ONE_PLACE = "a password is given in one place"
+
+
+def password_problems(declared, passwords, secrets_file):
+    """A password from the controller (secrets file, !vault) must name a declared account, and must not also be
+    written in plain text in the state: a silent precedence would set a password nobody chose."""
+    accounts = declared.by_key("accounts")
+    source = secrets_file or "the secrets file"
+    problems = []
+    for number in sorted(set(passwords) - set(accounts)):
+        problems.append(Problem(source, shown(number), "matches no declared account (a typo, or an account that is "
+                                "no longer declared?)", "secrets file keys name declared accounts"))
+    for number in sorted(set(passwords) & set(accounts)):
+        entry = accounts[number]
+        if isinstance(entry.password, str):
+            problems.append(Problem(entry.file, entry.path + ".password", "the password is given twice: in plain text "
+                                    "here and in %s; keep one" % source, RULE_ONE_PLACE))
+    return problems

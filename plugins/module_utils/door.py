@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import importlib.util
+from urllib.parse import parse_qs, unquote, urlparse
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
@@ -22,10 +23,23 @@ CONNECTION_ARGS = dict(
 REPORT_ARGS = dict(report_dir=dict(type="path"))
 
 
+def hide_dsn_password(module):
+    """``dsn`` is no_log, which masks the whole DSN; a message that quotes a piece of it (a driver's "invalid
+    percent-encoded token", a redaction that missed ``?password=``) must not show the password either."""
+    try:
+        url = urlparse(module.params.get("dsn") or "")
+        passwords = [url.password] + parse_qs(url.query).get("password", [])
+    except ValueError:  # not a URL: the whole DSN is masked already
+        return
+    for password in filter(None, passwords):
+        module.no_log_values.update({password, unquote(password)})
+
+
 def run(argument_spec, work, **module_kwargs):
     """Build the module, call ``work(module, engine)`` and report its result dict."""
     module = AnsibleModule(argument_spec=dict(CONNECTION_ARGS, **argument_spec), supports_check_mode=True,
                            **module_kwargs)
+    hide_dsn_password(module)
     missing = [package for name, package in REQUIRED_LIBRARIES.items() if importlib.util.find_spec(name) is None]
     if missing:
         module.fail_json(msg=missing_required_lib(" and ".join(missing)))

@@ -36,6 +36,8 @@ class Options:
     rpc_url: str = None  # Kamailio's JSON-RPC: registrations of tightened accounts are dropped
     lock_timeout: float = LOCK_TIMEOUT  # seconds to wait for the PBX database's write lock
     keep_plan_files: int = report.KEEP_PLAN_FILES  # the newest plan files kept in report_dir
+    decrypted_files: dict = dataclasses.field(default_factory=dict)  # whole-file-vault state files, decrypted
+    secrets_file: str = None  # where passwords not in the state came from, for messages
 
 
 def now():
@@ -142,16 +144,20 @@ def _reconcile(options, load_declared, select, read):
     }
 
 
+def load_arguments(options):
+    return options.state_dir, options.cache_dir, options.passwords, options.decrypted_files, options.secrets_file
+
+
 def run(options):
     if not database_exists(options.dsn):  # validate first: invalid input must not even create the file
-        loaded = declared_state.load(options.state_dir, options.cache_dir)
+        loaded = declared_state.load(*load_arguments(options))
         return reconcile(options, lambda: loaded)
     # The state files load on the second core while this process reads the database (ARCHITECTURE:
     # both cost seconds at 100k accounts). An invalid state still writes nothing: the transaction rolls back.
     known = gather.referable(options.dsn) if options.mode == MERGED else None
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"),
                              initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
-        loading = pool.submit(declared_state.load, options.state_dir, options.cache_dir, known)
+        loading = pool.submit(declared_state.load, *load_arguments(options), known=known)
         return reconcile(options, loading.result)
 
 

@@ -29,7 +29,8 @@ def read(dsn, sip_domain, lock_timeout=LOCK_TIMEOUT):
     if not _initialised(dsn):
         raise SwitchboardError("the PBX database %s has no Switchboard tables: it was never initialised "
                                "(switchboard.pbx.database), or the DSN names another database" % named(dsn))
-    with transaction(dsn, check_mode=True, sip_domain=sip_domain, lock_timeout=lock_timeout) as db:
+    with transaction(dsn, check_mode=True, sip_domain=sip_domain or None, lock_timeout=lock_timeout) as db:
+        sip_domain = sip_domain or db.platform_domain()  # a reader that names no domain reads the platform's
         domains = sorted(row[0] for row in db.query("SELECT DISTINCT domain FROM subscriber"))
         return read_actual(db, sip_domain, tolerant=True), domains
 

@@ -112,7 +112,7 @@ def normalize_account(raw, groups):
 
 def normalize_device(raw):
     channels = sorted(raw.get("channels", []), key=lambda c: c["index"])
-    return {
+    device = {
         "name": raw["name"],
         "group": raw.get("group"),
         "ip": raw["ip"],
@@ -120,6 +120,9 @@ def normalize_device(raw):
         "description": raw.get("description"),
         "channels": [{"index": c["index"], "extension": c.get("extension")} for c in channels],
     }
+    if "port" in raw:  # only when declared: devices stored before ports existed are not drift
+        device["port"] = raw["port"]
+    return device
 
 
 def normalize_trusted_peer(raw):

@@ -21,7 +21,7 @@ from .loader import VaultValue
 
 CACHE_FORMAT = 1
 # An entry vouches for what these modules and libraries checked; new code must not trust an old entry.
-VOUCHING_MODULES = ("loader", "state_schema", "schema_check", "model", "acl", "rules", "declared")
+VOUCHING_MODULES = ("loader", "shown", "state_schema", "schema_check", "model", "acl", "rules", "declared")
 VOUCHING_LIBRARIES = ("yaml", "jsonschema", "jsonschema_rs", "phonenumbers")
 PRUNE_AFTER_SECONDS = 30 * 24 * 3600
 
@@ -55,7 +55,8 @@ def code_fingerprint():
         source = getattr(getattr(module, "__loader__", None), "get_source", lambda name: None)(module.__name__)
         if source is None:
             return None
-        digest.update(source.encode())
+        # str from Python's loaders; bytes from Ansible's collection loader (an inventory plugin's imports)
+        digest.update(source if isinstance(source, bytes) else source.encode())
     return digest.hexdigest().encode()
 
 

@@ -127,6 +127,7 @@ DEVICE = {
         "name": NAME,
         "group": NAME,
         "ip": {"type": "string", "pattern": r"^[0-9A-Fa-f:.]+$"},
+        "port": {"type": "integer", "minimum": 1, "maximum": 65535, "description": "The device's SSH port (default 22)."},
         "platform": {"enum": ["snom", "linux_baresip"]},
         "description": TEXT,
         "channels": {"type": "array", "items": CHANNEL},

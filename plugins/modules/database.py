@@ -55,6 +55,7 @@ created:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.switchboard.pbx.plugins.module_utils.door import hide_dsn_password
 from ansible_collections.switchboard.pbx.plugins.module_utils.errors import SwitchboardError
 from ansible_collections.switchboard.pbx.plugins.module_utils.pbx.database import initialise
 
@@ -64,6 +65,7 @@ def main():
                                               recreate_missing_tables=dict(type="bool", default=False),
                                               lock_timeout=dict(type="float", default=30)),
                            supports_check_mode=True)
+    hide_dsn_password(module)
     try:
         created = initialise(module.params["dsn"], module.check_mode, module.params["recreate_missing_tables"],
                              module.params["lock_timeout"])

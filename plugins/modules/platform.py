@@ -40,6 +40,8 @@ options:
   secrets_file:
     description:
       - An Ansible-Vault-encrypted YAML mapping of account number to password. Read on the controller.
+      - A file that is not vault-encrypted is refused, a number that matches no declared account is an error,
+        and so is a password given both here and in the state (inline plain text or C(!vault)).
     type: path
   rpc_url:
     description:
@@ -66,6 +68,12 @@ options:
     description:
       - Clear passwords by account number, as a mapping or its JSON text.
       - Filled in by the action plugin from vault values and O(secrets_file); not meant to be set by hand.
+    type: jsonarg
+    default: "{}"
+  decrypted_files:
+    description:
+      - The text of the state files that are encrypted with Ansible Vault as a whole, by file name relative to O(state_dir).
+      - Filled in by the action plugin, which decrypts them on the controller; not meant to be set by hand.
     type: jsonarg
     default: "{}"
 """
@@ -135,7 +143,8 @@ def reconcile(module, engine):
     return engine.run(engine.Options(
         state_dir=params["state_dir"], dsn=params["dsn"], sip_domain=params["sip_domain"], mode=params["mode"],
         passwords=json.loads(params["passwords"]), check_mode=module.check_mode, report_dir=params["report_dir"],
-        rpc_url=params["rpc_url"], lock_timeout=params["lock_timeout"], keep_plan_files=params["keep_plan_files"]))
+        rpc_url=params["rpc_url"], lock_timeout=params["lock_timeout"], keep_plan_files=params["keep_plan_files"],
+        decrypted_files=json.loads(params["decrypted_files"]), secrets_file=params["secrets_file"]))
 
 
 def main():
@@ -146,7 +155,8 @@ def main():
              rpc_url=dict(type="str"),
              lock_timeout=dict(type="float", default=30),
              keep_plan_files=dict(type="int", default=50),
-             passwords=dict(type="jsonarg", default="{}", no_log=True)),
+             passwords=dict(type="jsonarg", default="{}", no_log=True),
+             decrypted_files=dict(type="jsonarg", default="{}", no_log=True)),
         reconcile)
 
 

@@ -28,7 +28,7 @@ def test_the_database_module_creates_names_dropped_tables_and_recreates_them(pla
     assert not result["changed"] and result["created"] == []
 
     sqlite_rows(playbook.dsn, "DROP TABLE grp")
-    output, _ = database_task(playbook, expect_rc=2)
+    output, _result = database_task(playbook, expect_rc=2)
     assert ("the PBX database is damaged: table grp (Kamailio's group module) is missing although the schema was "
             "created: restore it from a backup, or run switchboard.pbx.database with recreate_missing_tables: true to "
             "create it empty") in output

@@ -33,7 +33,7 @@ def test_role_runs_kannel_that_delivers_and_stops_by_pid(playbook, tmp_path):
     if not kannel_support.available():
         pytest.fail("Kannel is not installed (make test installs kannel and kannel-extras)")
     base = tmp_path / "kannel"
-    admin, box, sendsms, smsc = (free_port("127.0.0.1", ("tcp",)) for _ in range(4))
+    admin, box, sendsms, smsc = (free_port("127.0.0.1", ("tcp",)) for _port in range(4))
     site = tmp_path / "sms_gateway.yml"
     site.write_text("- hosts: all\n  gather_facts: false\n  roles:\n    - role: switchboard.pbx.sms_gateway\n")
     role_vars = {

@@ -321,7 +321,7 @@ def test_kannel_unreachable_is_not_sent():
 
 def test_kannel_reuses_one_connection():
     with HttpStub("accepted") as stub, stub_gateway(stub) as gateway:
-        outcomes = [gateway.send(message()) for _ in range(5)]
+        outcomes = [gateway.send(message()) for _send in range(5)]
     assert [outcome.status for outcome in outcomes] == ["accepted"] * 5
     assert (len(stub.requests), stub.connections) == (5, 1)
 

@@ -86,7 +86,7 @@ class KannelServer:
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
         if self.admin_port is None:
             self.admin_port, self.box_port, self.sendsms_port, self.smsc_port = (
-                free_port("127.0.0.1", ("tcp",)) for _ in range(4))
+                free_port("127.0.0.1", ("tcp",)) for _port in range(4))
         smsc = {"smsc": "fake", "smsc-id": SMSC_ID, "allowed-smsc-id": SMSC_ID, "our-host": "127.0.0.1",
                 "port": self.smsc_port, "connect-allow-ip": "127.0.0.1"}
         self.config_path.write_text(render_config(

@@ -186,5 +186,5 @@ def test_a_misplaced_account_does_not_echo_its_password(tmp_path):
     write_state(tmp_path / "state", {"s.yml": {"accounts": account(password="TopSecret99")}})
     with pytest.raises(InvalidState) as failure:
         load_declared(str(tmp_path / "state"))
-    assert str(failure.value.problems[0]) == "s.yml: accounts: is not of type 'array' (rule: schema: type)"
+    assert str(failure.value.problems[0]) == "s.yml: accounts: is a mapping, not a list (rule: schema: type)"
     assert "TopSecret99" not in str(failure.value)

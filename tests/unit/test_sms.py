@@ -121,7 +121,7 @@ class FakeClock:
 def test_pace_spaces_messages_by_the_rate():
     clock = FakeClock()
     pace = Pace(4, clock=clock.time, sleep=clock.sleep)
-    for _ in range(3):
+    for _message in range(3):
         pace.wait()
     clock.now += 1.0  # a pause longer than the interval: the next message goes at once
     pace.wait()
@@ -132,7 +132,7 @@ def test_pace_spaces_messages_by_the_rate():
 def test_pace_without_a_rate_never_waits(rate):
     clock = FakeClock()
     pace = Pace(rate, clock=clock.time, sleep=clock.sleep)
-    for _ in range(5):
+    for _message in range(5):
         pace.wait()
     assert clock.sleeps == []
 

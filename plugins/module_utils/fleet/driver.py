@@ -215,11 +215,16 @@ class Driver:
     # --- shared logic --------------------------------------------------------------------
     def apply(self, lines, hotdesking):
         """Read, then write only what differs: 'unchanged' (no SSH write at all) or 'changed'."""
-        before = self.read()
-        wanted = tuple(sorted((line.as_read() for line in lines), key=lambda line: line.index))
-        lines_differ = before.lines != wanted or (bool(wanted) and not before.phone_running)
-        if not lines_differ and before.hotdesking == hotdesking:
+        lines_to_write, hotdesking_to_write = difference(self.read(), lines, hotdesking)
+        if lines_to_write is None and hotdesking_to_write is None:
             return "unchanged"
-        self.write(lines=lines if lines_differ else None,
-                   hotdesking=hotdesking if before.hotdesking != hotdesking else None)
+        self.write(lines=lines_to_write, hotdesking=hotdesking_to_write)
         return "changed"
+
+
+def difference(before, lines, hotdesking):
+    """(lines, hotdesking) to write so that a device read as `before` holds `lines` and `hotdesking`;
+    None for a part that is already right. A bound device whose phone is not running needs its lines again."""
+    wanted = tuple(sorted((line.as_read() for line in lines), key=lambda line: line.index))
+    lines_differ = before.lines != wanted or (bool(wanted) and not before.phone_running)
+    return (lines if lines_differ else None), (hotdesking if before.hotdesking != hotdesking else None)

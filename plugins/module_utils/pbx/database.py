@@ -212,6 +212,11 @@ class Database:
         if not rows and record:
             self.execute("INSERT INTO sb_meta (name, value) VALUES ('sip_domain', ?)", (domain,))
 
+    def platform_domain(self):
+        """The SIP domain the platform records (or, before it recorded one, the domain of its subscribers)."""
+        rows = self.query("SELECT value FROM sb_meta WHERE name = 'sip_domain'")
+        return rows[0][0] if rows else self._domain_found(None)
+
     def _domain_found(self, sip_domain):
         """A database made before the domain was recorded: the domain of its subscriber rows."""
         found = sorted(row[0] for row in self.query("SELECT DISTINCT domain FROM subscriber"))

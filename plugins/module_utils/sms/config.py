@@ -110,7 +110,7 @@ def _kannel_options(value, query):
     unknown = sorted(set(options) - set(KANNEL_OPTIONS))
     if unknown:
         raise _error(value, "unknown option%s %s (known: %s)" % ("s" if len(unknown) > 1 else "", ", ".join(unknown),
-                                                                  ", ".join(KANNEL_OPTIONS)))
+                                                                 ", ".join(KANNEL_OPTIONS)))
     for name, required in KANNEL_OPTIONS.items():
         values = options.get(name, [])
         if len(values) > 1 or values == [""] or (required and not values):

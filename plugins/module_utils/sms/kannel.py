@@ -103,7 +103,8 @@ class KannelGateway(Gateway):
         """Whatever a server or a library echoes back, the password never leaves this object."""
         if not self._password:
             return text
-        for form in {self._password, quote(self._password, safe=""), quote(self._password)}:
+        # Longest form first, so a shorter form never replaces part of a longer one and leaves a fragment behind.
+        for form in sorted({self._password, quote(self._password, safe=""), quote(self._password)}, key=len, reverse=True):
             text = text.replace(form, REDACTED)
         return text
 
