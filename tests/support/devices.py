@@ -104,10 +104,13 @@ def process_homes():
 class SshDevice:
     """One device: sshd on ip:port, user `sbdevice` with its own HOME, a client key."""
 
-    def __init__(self, ip=None, port=None, parent_dir=None):
+    def __init__(self, ip=None, port=None, parent_dir=None, directory=None):
+        """directory: where the device keeps its files (the lab's var/lab/devices/NAME); default a new temp dir."""
         self.ip, self.port = (ip, port) if ip and port else _next_address()
         self.sip_port = free_port(self.ip, ("udp", "tcp"))
-        self.dir = Path(tempfile.mkdtemp(prefix="sb-device-%s-%d-" % (self.ip, self.port), dir=parent_dir))
+        if directory:
+            Path(directory).mkdir(parents=True)
+        self.dir = Path(directory or tempfile.mkdtemp(prefix="sb-device-%s-%d-" % (self.ip, self.port), dir=parent_dir))
         self.home = self.dir / "home"
         self.username = DEVICE_USER
         self.host_key = self.dir / "ssh_host_ed25519_key"
