@@ -71,8 +71,11 @@ sanity: setup
 	cd $(SANITY_ROOT) && git init -q && git add -A && \
 		ansible-test sanity --python $$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
+# The fleet part: FLEET_SIZES devices (real sshd + baresip each) from nothing and a no-change run, at 10 and 20 workers.
+FLEET_SIZES ?= 100
 bench: setup
 	cd tests/bench && $(PY) run.py
+	cd tests/bench && FLEET_WORKERS="10 20" $(PY) fleet.py $(FLEET_SIZES)
 
 clean:
 	rm -rf build var

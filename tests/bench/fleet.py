@@ -2,7 +2,7 @@
 nothing, then a no-change run, through the real door (ansible-playbook playbooks/fleet.yml), each verified on a
 real Kamailio; then the engine alone at several pool sizes, for the per-device cost and how it scales.
 
-    python tests/bench/fleet.py [N ...]     (default: 20 100; FLEET_WORKERS="1 5 10 20": the engine's pool sizes;
+    python tests/bench/fleet.py [N ...]     (default: 20 100; FLEET_WORKERS="10 20": the engine's pool sizes;
                                              FLEET_DOOR_WORKERS=10: the playbook's switchboard_fleet_workers)
 """
 
@@ -134,17 +134,32 @@ def bench(count, workers_list, door_workers):
     return figures
 
 
+def print_figures(figures, workers_list):
+    """The door's two runs against their targets, then the engine's cost per device at each pool size."""
+    count = figures["devices"]
+    print("fleet of %d devices (sshd start %.1f s), playbooks/fleet.yml with %d workers:"
+          % (count, figures["sshd start (s)"], figures["door workers"]))
+    for name in ("provision from nothing", "no-change run"):
+        limit = TARGETS.get(count, {}).get(name)
+        verdict = "" if limit is None else "  (target <= %.0f s: %s)" % (limit, "met" if figures[name] <= limit else "MISSED")
+        print("  %-24s %7.2f s  %6.0f ms/device  (in the module %.2f s)%s"
+              % (name, figures[name], 1000 * figures[name] / count, figures[name + ": in the module"], verdict))
+    print("  engine alone, per pool size (seconds, ms/device):")
+    for workers in workers_list:
+        runs = ["%s %.2f s (%.0f ms)" % (run, figures["engine, %d workers: %s" % (workers, run)],
+                                          1000 * figures["engine, %d workers: %s" % (workers, run)] / count)
+                for run in ("from nothing", "no change", "unbind all")]
+        print("    %2d workers: %s" % (workers, ", ".join(runs)), flush=True)
+
+
 def main():
     sizes = [int(n) for n in sys.argv[1:]] or [20, 100]
-    workers_list = [int(n) for n in os.environ.get("FLEET_WORKERS", "1 5 10 20").split()]
+    workers_list = [int(n) for n in os.environ.get("FLEET_WORKERS", "10 20").split()]
     rows = []
     for count in sizes:
         figures = bench(count, workers_list, int(os.environ.get("FLEET_DOOR_WORKERS", "10")))
         rows.append(figures)
-        print(json.dumps(figures))
-        for name, limit in TARGETS.get(count, {}).items():
-            if figures[name] > limit:
-                print("over target: %s %.1fs > %.0fs at %d devices" % (name, figures[name], limit, count))
+        print_figures(figures, workers_list)
     out = REPO / "build" / "bench"
     out.mkdir(parents=True, exist_ok=True)
     (out / "fleet.json").write_text(json.dumps(rows, indent=2))
