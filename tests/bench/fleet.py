@@ -146,9 +146,8 @@ def print_figures(figures, workers_list):
               % (name, figures[name], 1000 * figures[name] / count, figures[name + ": in the module"], verdict))
     print("  engine alone, per pool size (seconds, ms/device):")
     for workers in workers_list:
-        runs = ["%s %.2f s (%.0f ms)" % (run, figures["engine, %d workers: %s" % (workers, run)],
-                                          1000 * figures["engine, %d workers: %s" % (workers, run)] / count)
-                for run in ("from nothing", "no change", "unbind all")]
+        seconds = {run: figures["engine, %d workers: %s" % (workers, run)] for run in ("from nothing", "no change", "unbind all")}
+        runs = ["%s %.2f s (%.0f ms)" % (run, spent, 1000 * spent / count) for run, spent in seconds.items()]
         print("    %2d workers: %s" % (workers, ", ".join(runs)), flush=True)
 
 
