@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 import sys
 from pathlib import Path
+from urllib.parse import urlparse
 
 import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from conftest import db_rows, write_state  # noqa: E402
+from conftest import Playbook, db_rows, recap_changed, write_state  # noqa: E402
 from support.kamailio import KamailioServer  # noqa: E402
+from support.ports import free_port  # noqa: E402
 from support.provisioning import ProvisioningService  # noqa: E402
 from support.sip import sipsak_register  # noqa: E402
 from ansible_collections.switchboard.pbx.plugins.module_utils import engine  # noqa: E402
@@ -222,3 +226,48 @@ def test_healthz_and_a_service_for_another_domain_refuses_to_start(tmp_path, ser
                                            "this run is for 'other.example.com'"):
         other.start(timeout=10)
     assert other.proc.returncode == 2
+
+
+def alive(pid):
+    try:
+        return Path("/proc/%d/stat" % pid).read_text().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_role_runs_the_service_under_a_pid_file_and_stops_it_by_pid(tmp_path, pg_cluster):
+    dsn = pg_cluster.new_database("provisioning_role")
+    engine.run(engine.Options(str(write_state(tmp_path / "state", {"s.yml": {"groups": [{"name": "office"}]}})), dsn,
+                              DOMAIN, report_dir=str(tmp_path / "reports")))
+    temporary_migration_4(dsn)
+    book = Playbook(tmp_path, dsn)
+    site = tmp_path / "provisioning.yml"
+    site.write_text("- hosts: all\n  gather_facts: false\n  roles:\n    - role: switchboard.pbx.provisioning\n")
+    listen = "127.0.0.1:%d" % free_port("127.0.0.1", ("tcp",))
+    base = tmp_path / "service"
+    role_vars = {"provisioning_dsn": dsn, "provisioning_sip_domain": DOMAIN, "provisioning_proxy": PROXY,
+                 "provisioning_listen": listen, "provisioning_python": sys.executable,
+                 "provisioning_env_file": str(base / "etc" / "provisioning.env"),
+                 "provisioning_log_file": str(base / "log" / "provisioning.log"),
+                 "provisioning_pid_file": str(base / "run" / "provisioning.pid")}
+    pid_file = base / "run" / "provisioning.pid"
+    try:
+        assert recap_changed(book.run("--diff", playbook=str(site), extra_vars=role_vars)) > 0
+        pid = int(pid_file.read_text())
+        assert httpx.get("http://%s/healthz" % listen).text == "ok\n"
+        assert stat.S_IMODE(os.stat(base / "etc" / "provisioning.env").st_mode) == 0o600
+        assert dsn not in " ".join(Path("/proc/%d/cmdline" % pid).read_text().split("\0"))
+
+        assert recap_changed(book.run(playbook=str(site), extra_vars=role_vars)) == 0
+        assert int(pid_file.read_text()) == pid
+
+        moved = dict(role_vars, provisioning_proxy="sip.example.com:5060")  # new settings: restarted
+        assert recap_changed(book.run(playbook=str(site), extra_vars=moved)) > 0
+        assert not alive(pid) and alive(int(pid_file.read_text()))
+        pid = int(pid_file.read_text())
+    finally:
+        book.run(playbook=str(site), extra_vars=dict(role_vars, provisioning_state="stopped"))
+    assert not pid_file.exists() and not alive(pid)
+    password = urlparse(dsn).password
+    for text in book.outputs + [(base / "log" / "provisioning.log").read_text()]:
+        assert password not in text
