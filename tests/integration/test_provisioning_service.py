@@ -4,6 +4,7 @@ links an SMS would carry, and the real Kamailio accepting the credentials the ac
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import json
 import os
@@ -216,6 +217,28 @@ def test_delivery_reports_move_the_outbox_and_write_history(service, wizard):
     bad = httpx.get(dlr, params={"id": "393471234567.activation.1", "status": "3"})
     assert (bad.status_code, bad.text) == (400, "DLR status '3' is not one of Kannel's 1, 2, 4, 8, 16\n")
 
+
+def test_two_activations_at_once_hand_out_one_configuration(service, wizard):
+    """Two taps (or a retried request) racing: the write lock lets exactly one of them through."""
+    token_row(wizard, ACTIVATE_TOKEN, "activate")
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _i: httpx.post(service.base_url + "/a/" + ACTIVATE_TOKEN, timeout=30), range(4)))
+    assert sorted(answer.status_code for answer in answers) == [200, 410, 410, 410]
+    password = next(answer.json()["password"] for answer in answers if answer.status_code == 200)
+    ha1 = hashlib.md5(("%s:%s:%s" % (USERNAME, DOMAIN, password)).encode()).hexdigest()
+    assert db_rows(wizard, "SELECT ha1 FROM subscriber WHERE username = ?", (USERNAME,)) == [(ha1,)]
+    assert history(wizard) == ["activated"]
+
+
+def test_delivery_reports_are_taken_from_the_allowed_addresses_only(service, wizard):
+    db_rows(wizard, "INSERT INTO sb_sms_outbox (id, account, stage, generation, state, to_number, created_at, "
+            "updated_at) VALUES ('393471234567.installation.1', ?, 'installation', 1, 'accepted', ?, ?, ?)",
+            (NUMBER, NUMBER, PAST, PAST))
+    elsewhere = httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.2"))
+    forged = elsewhere.get(service.base_url + "/dlr", params={"id": "393471234567.installation.1", "status": "2"})
+    assert (forged.status_code, forged.text) == (403, "forbidden\n")
+    assert db_rows(wizard, "SELECT state FROM sb_sms_outbox") == [("accepted",)]
+    assert "refused a delivery report from 127.0.0.2" in service.log()
 
 def test_healthz_and_a_service_for_another_domain_refuses_to_start(tmp_path, service, wizard):
     answer = httpx.get(service.base_url + "/healthz")
