@@ -234,11 +234,12 @@ def test_delivery_reports_are_taken_from_the_allowed_addresses_only(service, wiz
     db_rows(wizard, "INSERT INTO sb_sms_outbox (id, account, stage, generation, state, to_number, created_at, "
             "updated_at) VALUES ('393471234567.installation.1', ?, 'installation', 1, 'accepted', ?, ?, ?)",
             (NUMBER, NUMBER, PAST, PAST))
-    elsewhere = httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.2"))
-    forged = elsewhere.get(service.base_url + "/dlr", params={"id": "393471234567.installation.1", "status": "2"})
+    with httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.2")) as elsewhere:
+        forged = elsewhere.get(service.base_url + "/dlr", params={"id": "393471234567.installation.1", "status": "2"})
     assert (forged.status_code, forged.text) == (403, "forbidden\n")
     assert db_rows(wizard, "SELECT state FROM sb_sms_outbox") == [("accepted",)]
     assert "refused a delivery report from 127.0.0.2" in service.log()
+
 
 def test_healthz_and_a_service_for_another_domain_refuses_to_start(tmp_path, service, wizard):
     answer = httpx.get(service.base_url + "/healthz")
