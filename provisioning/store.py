@@ -119,20 +119,17 @@ class Store:
             self._account(db, account)
 
     def activate(self, token, public_key=None):
-        """The account's configuration with a new password, its HA1 pair in subscriber, the account enabled
-        (unless declared disabled) and every open activation link of the account used up."""
+        """The account's configuration, every open activation link of the account used up. A wizard account
+        gets a new password (see _new_credential); a plain account's password is declared (the engine would
+        write its HA1 back over a new one, locking the client out): its answer carries none, the client keeps
+        the one configured by hand, and the link still delivers the configuration and takes the client key."""
         now = engine.now()
         with self._transaction() as db:
             account, _used = self._link(db, token, ACTIVATE, now)
             username, _status, data = self._account(db, account)
-            password = secrets.token_urlsafe(PASSWORD_BYTES)
-            ha1, ha1b = plan.ha1_pair(username, self.sip_domain, password)
-            db.execute("DELETE FROM subscriber WHERE username = ? AND domain = ?", (username, self.sip_domain))
-            db.execute("INSERT INTO subscriber (username, domain, password, ha1, ha1b) VALUES (?, ?, '', ?, ?)",
-                       (username, self.sip_domain, ha1, ha1b))
-            if data.get("enabled", True):
-                db.execute("DELETE FROM grp WHERE username = ? AND domain = ? AND grp = 'disabled'",
-                           (username, self.sip_domain))
+            password = None
+            if data.get("activation") == "wizard":
+                password = self._new_credential(db, username, data)
             db.execute("UPDATE sb_tokens SET used_at = ? WHERE account = ? AND purpose = ? AND used_at IS NULL",
                        (now, account, ACTIVATE))
             self._set_status(db, now, account, "activated")
@@ -144,6 +141,18 @@ class Store:
         return account, {"username": username, "password": password, "domain": self.sip_domain, "proxy": self.proxy,
                          "security_model": data.get("security_model"), "obfuscation": data.get("obfuscation"),
                          "keepalive": data.get("keepalive", False)}
+
+    def _new_credential(self, db, username, data):
+        """A password made now: its HA1 pair replaces the subscriber row, the account is enabled (unless
+        declared disabled). Only the answer carries the clear password."""
+        password = secrets.token_urlsafe(PASSWORD_BYTES)
+        ha1, ha1b = plan.ha1_pair(username, self.sip_domain, password)
+        db.execute("DELETE FROM subscriber WHERE username = ? AND domain = ?", (username, self.sip_domain))
+        db.execute("INSERT INTO subscriber (username, domain, password, ha1, ha1b) VALUES (?, ?, '', ?, ?)",
+                   (username, self.sip_domain, ha1, ha1b))
+        if data.get("enabled", True):
+            db.execute("DELETE FROM grp WHERE username = ? AND domain = ? AND grp = 'disabled'", (username, self.sip_domain))
+        return password
 
     # -- delivery reports ----------------------------------------------------
     def delivery_report(self, message_id, status):

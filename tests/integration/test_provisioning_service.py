@@ -28,6 +28,7 @@ from ansible_collections.switchboard.pbx.plugins.module_utils import engine  # n
 DOMAIN = "127.0.0.1"  # sipsak addresses Kamailio by IP: the domain is the IP
 PROXY = "127.0.0.1:5060"
 NUMBER, USERNAME = "+393471234567", "70001"
+PLAIN_NUMBER, PLAIN_USERNAME, PLAIN_PASSWORD = "+393471234568", "70002", "Plain-Pass-70002"
 DOWNLOADS = {"ios": "https://apps.example.com/ios/pgsm", "android": "https://apps.example.com/android/pgsm",
              "other": "https://apps.example.com/pgsm"}
 INSTALL_TOKEN = "install-token-0123456789abcdef"
@@ -79,7 +80,9 @@ def wizard(tmp_path, pbx_dsn):
         "provisioning_profiles": [{"name": "mobile-app"}],
         "groups": [{"name": "mobile", "provisioning_profile": "mobile-app"}],
         "accounts": [{"number": NUMBER, "group": "mobile", "type": "pgsm", "activation": "wizard",
-                      "username": USERNAME, "owner": "Marco Rossi", "keepalive": True}]}})
+                      "username": USERNAME, "owner": "Marco Rossi", "keepalive": True},
+                     {"number": PLAIN_NUMBER, "group": "mobile", "type": "pgsm", "username": PLAIN_USERNAME,
+                      "password": PLAIN_PASSWORD, "security_model": "zrtp"}]}})
     engine.run(engine.Options(str(state), pbx_dsn, DOMAIN, report_dir=str(tmp_path / "reports")))
     temporary_migration_4(pbx_dsn)
     return pbx_dsn
@@ -174,6 +177,18 @@ def test_the_next_reconcile_keeps_the_activated_account_enabled_with_its_passwor
     assert [change for change in result["changes"] if not change.startswith("update provisioning_profiles/")] == []
     assert db_rows(wizard, "SELECT ha1 FROM subscriber WHERE username = ?", (USERNAME,)) == ha1
     assert (status(wizard), disabled(wizard)) == ("activated", False)
+
+
+def test_a_plain_account_keeps_its_declared_password(tmp_path, service, wizard):
+    """The engine would write the declared password's HA1 back over a new one: the answer carries none."""
+    token_row(wizard, ACTIVATE_TOKEN, "activate", account=PLAIN_NUMBER)
+    ha1 = db_rows(wizard, "SELECT ha1 FROM subscriber WHERE username = ?", (PLAIN_USERNAME,))
+    answer = httpx.post(service.base_url + "/a/" + ACTIVATE_TOKEN, data={"public_key": "plain-client-key"})
+    assert answer.json() == {"username": PLAIN_USERNAME, "password": None, "domain": DOMAIN, "proxy": PROXY,
+                             "security_model": "zrtp", "obfuscation": {"enabled": True, "key": "9"}, "keepalive": False}
+    assert db_rows(wizard, "SELECT ha1 FROM subscriber WHERE username = ?", (PLAIN_USERNAME,)) == ha1
+    assert db_rows(wizard, "SELECT last_status FROM sb_accounts WHERE number = ?", (PLAIN_NUMBER,)) == [("activated",)]
+    assert db_rows(wizard, "SELECT account, public_key FROM sb_client_keys") == [(PLAIN_NUMBER, "plain-client-key")]
 
 
 def test_expired_used_and_unknown_links_answer_no_data(service, wizard):
