@@ -104,6 +104,8 @@ class Store:
                 db.execute("UPDATE sb_tokens SET used_at = ? WHERE token_hash = ?", (now, token_hash(token)))
                 if status in BEFORE_INSTALLED:
                     self._set_status(db, now, account, "installed", "platform %s" % platform)
+                else:  # a later stage stays (a re-sent installation SMS opened after activation): history only
+                    self._history(db, now, account, "installed", "platform %s" % platform)
             return account, self._download_url(db, data.get("provisioning_profile"), platform)
 
     @staticmethod

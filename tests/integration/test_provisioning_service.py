@@ -128,6 +128,15 @@ def test_installation_link_records_installed_and_redirects_by_platform(service, 
     assert history(wizard) == ["installed"]  # a second open (a preview, a re-download) records nothing
     assert httpx.get(service.base_url + "/i/" + ACTIVATE_TOKEN).status_code == 404
     assert "installation link opened for account %s (platform ios)" % NUMBER in service.log()
+    assert INSTALL_TOKEN not in service.log()
+
+
+def test_an_installation_link_opened_after_activation_keeps_the_status(service, wizard):
+    db_rows(wizard, "UPDATE sb_accounts SET last_status = 'activated' WHERE number = ?", (NUMBER,))
+    token_row(wizard, INSTALL_TOKEN, "install")
+    opened = httpx.get(service.base_url + "/i/" + INSTALL_TOKEN, headers={"User-Agent": "curl/8.0"})
+    assert (opened.status_code, opened.headers["location"]) == (302, DOWNLOADS["other"])
+    assert (status(wizard), history(wizard)) == ("activated", ["installed"])
 
 
 def test_activation_gives_credentials_once_and_kamailio_accepts_them(tmp_path, service, wizard):
