@@ -276,6 +276,15 @@ def test_healthz_and_a_service_for_another_domain_refuses_to_start(tmp_path, ser
     assert other.proc.returncode == 2
 
 
+def test_a_service_without_its_database_refuses_to_start_and_creates_none(tmp_path):
+    missing = tmp_path / "db" / "pbx.sqlite"
+    service = ProvisioningService("sqlite://%s" % missing, DOMAIN, PROXY, tmp_path)
+    with pytest.raises(RuntimeError, match="not starting: the PBX database sqlite://%s does not exist: run "
+                                           "switchboard.pbx.platform first" % missing):
+        service.start(timeout=10)
+    assert service.proc.returncode == 2 and not missing.parent.exists()
+
+
 def alive(pid):
     try:
         return Path("/proc/%d/stat" % pid).read_text().split()[2] != "Z"
