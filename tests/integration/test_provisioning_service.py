@@ -54,12 +54,12 @@ CREATE TABLE sb_client_keys (account VARCHAR(32) PRIMARY KEY, public_key TEXT NO
 
 
 def temporary_migration_4(dsn):
-    if db_rows(dsn, "SELECT count(*) FROM sb_schema WHERE version >= 4")[0][0]:
-        return
-    key = "INTEGER PRIMARY KEY" if dsn.startswith("sqlite") else "SERIAL PRIMARY KEY"
-    for statement in MIGRATION_4.format(id=key).split(";\n"):
-        db_rows(dsn, statement)
-    # the profile fields the outbox engineer adds to state_schema.py / model.normalize_profile
+    if not db_rows(dsn, "SELECT count(*) FROM sb_schema WHERE version >= 4")[0][0]:
+        key = "INTEGER PRIMARY KEY" if dsn.startswith("sqlite") else "SERIAL PRIMARY KEY"
+        for statement in MIGRATION_4.format(id=key).split(";\n"):
+            db_rows(dsn, statement)
+    # the profile fields the outbox engineer adds to state_schema.py / model.normalize_profile: at merge,
+    # declare base_url and download_urls in the wizard fixture's profile instead
     db_rows(dsn, "UPDATE sb_provisioning_profiles SET data = ?",
             (json.dumps({"name": "mobile-app", "description": None, "base_url": "http://127.0.0.1:5080",
                          "download_urls": DOWNLOADS}),))
