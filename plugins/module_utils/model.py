@@ -57,7 +57,18 @@ def normalize_group(raw):
 
 
 def normalize_profile(raw):
-    return {"name": raw["name"], "description": raw.get("description")}
+    """The activation fields only when declared: profiles stored before they existed are not drift."""
+    profile = {"name": raw["name"], "description": raw.get("description")}
+    if "base_url" in raw:
+        profile["base_url"] = raw["base_url"].rstrip("/")  # links are base_url + "/i/..." either way
+    if "download_urls" in raw:
+        profile["download_urls"] = {platform: (raw["download_urls"] or {}).get(platform)
+                                    for platform in ("ios", "android", "other")}
+    if "token_lifetime_days" in raw:
+        profile["token_lifetime_days"] = raw["token_lifetime_days"]
+    if "templates" in raw:
+        profile["templates"] = {stage: (raw["templates"] or {}).get(stage) for stage in ("installation", "activation")}
+    return profile
 
 
 def normalize_network(raw):

@@ -174,6 +174,9 @@ def _account_references(entry, groups, profiles, networks, out):
     if profile and profile not in profiles:
         out.add(entry, "provisioning_profile", "provisioning profile %r is not declared" % profile,
                 "references must exist")
+    elif account["activation"] == "wizard" and profile and not profiles[profile].get("base_url"):
+        out.add(entry, "provisioning_profile", "provisioning profile %r has no base_url: the SMS links start with it"
+                % profile, "wizard activation needs a provisioning profile with base_url")
     for name in account["restricted_networks"]:
         if name not in networks:
             out.add(entry, "restricted_networks", "network list %r is not declared" % name, "references must exist")
