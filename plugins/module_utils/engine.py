@@ -163,6 +163,15 @@ def send_sms(options, queued=()):
         return {}, [], ["SMS not sent in this run (%s): they stay queued and the next run sends them" % exc]
 
 
+def advance(options):
+    """playbooks/activation.yml: no state, no plan; lifecycles advanced and the queued SMS sent."""
+    dispatch.check_settings(options)
+    section, lines, warnings = send_sms(options)
+    sent = section.get("sent") or section.get("would_send") or []
+    return {"changed": bool(sent), "sms": section, "warnings": warnings, "summary_text": lines or ["no SMS to send"],
+            "message": "%s%d SMS" % ("would send " if options.check_mode else "sent ", len(sent))}
+
+
 def load_arguments(options):
     return options.state_dir, options.cache_dir, options.passwords, options.decrypted_files, options.secrets_file
 
