@@ -10,6 +10,8 @@ message a second time (a new generation), so an SMS is sent at most once per row
 
 from __future__ import annotations
 
+from .pbx.database import transaction
+
 STAGES = ("installation", "activation")
 ACTIONS = {"send_installation_sms": "installation", "send_activation_sms": "activation"}
 PENDING, SENDING, ACCEPTED, FAILED, UNKNOWN = "pending", "sending", "accepted", "failed", "unknown"
@@ -124,3 +126,13 @@ def history(db, numbers):
         if account in wanted:
             found.setdefault(account, []).append({"at": at, "event": event, "detail": detail})
     return found
+
+
+def lifecycle(dsn, sip_domain, numbers):
+    """For platform_info: ({account: history}, warnings about SMS that failed or may not have arrived)."""
+    with transaction(dsn, check_mode=True, sip_domain=sip_domain or None) as db:
+        wanted = set(numbers)
+        return history(db, numbers), ["%s SMS %s to %s %s (%s): to send it again: %s"
+                                      % (stage, message_id, account, state, detail, resend_action(account, stage))
+                                      for message_id, account, stage, state, detail in to_report(db)
+                                      if account in wanted]

@@ -212,6 +212,10 @@ def gathered(dsn, sip_domain, kinds, query=None, rpc_url=None):
     status = gather.account_status(actual, numbers)
     sections, warnings = gather.findings(actual)
     warnings += gather.missing_subscribers(status, sip_domain, domains)
+    timelines, told = activation.lifecycle(dsn, sip_domain, numbers)
+    warnings += told
+    for number, entry in status.items():
+        entry["history"] = timelines.get(number, [])
     result = dict(sections, changed=False, state=state, account_status=status, sip_domain=sip_domain,
                   database=gather.database(dsn), warnings=warnings)
     if rpc_url:
