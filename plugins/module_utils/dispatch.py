@@ -157,6 +157,8 @@ def _send_one(db, options, now, gateway, row):
 
 
 def _record(db, now, message_id, account, stage, token, outcome):
+    # A careless gateway may echo the request (the text, so the link) in its answer: the token never gets stored.
+    outcome = sms.Outcome(outcome.status, outcome.reason.replace(token, "********"))
     if outcome.not_sent:  # back in the queue; its token never left this process
         db.execute("DELETE FROM sb_tokens WHERE token_hash = ?", (token_hash(token),))
         db.execute("UPDATE sb_sms_outbox SET state = ?, updated_at = ?, detail = ? WHERE id = ?",

@@ -9,7 +9,7 @@ module: activation
 short_description: Advance the wizard accounts' lifecycles and send the queued activation SMS, each exactly once
 version_added: 0.2.0
 description:
-  - Reads no state files and plans nothing: cheap enough to run from a timer (C(playbooks/activation.yml)).
+  - Reads no state files and plans nothing, cheap enough to run from a timer (C(playbooks/activation.yml)).
   - An account whose client installed the app (C(last_status) V(installed)) and has no activation SMS yet gets one
     queued, then every queued SMS is sent through O(sms_gateway), at most O(sms_rate) per second.
   - Each message is marked C(sending) and committed before the gateway is asked. A run that stopped in between leaves

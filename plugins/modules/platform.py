@@ -66,7 +66,7 @@ options:
     default: 50
   sms_gateway:
     description:
-      - Where the activation SMS go, usually the inventory variable C(switchboard_sms_gateway):
+      - Where the activation SMS go, usually the inventory variable C(switchboard_sms_gateway),
         C(file:///ABSOLUTE/DIR) (one JSON file per message) or C(kannel://USER@HOST:PORT?smsc=ID).
       - In the transaction that creates a wizard account its installation SMS is queued; after the commit it is sent,
         exactly once. A gateway that is down leaves it queued (a warning) and the next run sends it.
