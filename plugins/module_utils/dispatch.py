@@ -81,16 +81,28 @@ def _pending(db):
                     (activation.PENDING,))
     if not rows:
         return []
-    profiles = {name: json.loads(data) for name, data in db.query("SELECT name, data FROM sb_provisioning_profiles")}
+    profiles = {name: _readable(data) for name, data in db.query("SELECT name, data FROM sb_provisioning_profiles")}
     groups = dict(db.query("SELECT name, provisioning_profile FROM sb_groups"))
     found = []
     for message_id, account, stage, to, account_data in rows:
-        document = dict(json.loads(account_data), number=account) if account_data else None
+        document = _readable(account_data)
+        if document is not None:
+            document["number"] = account
         profile = None
         if document is not None:  # a plain account's SMS (explicit action) uses its group's profile
             profile = profiles.get(document.get("provisioning_profile") or groups.get(document.get("group")))
         found.append((message_id, account, stage, to, document, profile))
     return found
+
+
+def _readable(data):
+    """A row's JSON document, or None when it is missing or damaged (platform_info names damaged rows; the
+    message waits, pending, until the row is repaired)."""
+    try:
+        document = json.loads(data) if data else None
+    except ValueError:
+        return None
+    return document if isinstance(document, dict) else None
 
 
 def _send_all(db, options, now, pending):
@@ -126,7 +138,7 @@ def _send_all(db, options, now, pending):
 
 def _cannot_send(document, profile):
     if document is None:
-        return "the account no longer exists"
+        return "the account no longer exists or its row cannot be read"
     if not profile or not profile.get("base_url"):
         return "its provisioning profile has no base_url (the link would have nowhere to go)"
     return None

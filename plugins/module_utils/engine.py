@@ -142,7 +142,7 @@ def _reconcile(options, load_declared, select, read):
     return {
         "changed": bool(changes) or bool(extra["sms"].get("sent")),
         "message": report.summary_sentence(counts, options.check_mode),
-        "summary_text": report.summary_text(changes, counts, options.check_mode, plan_file) + sms_lines,
+        "summary_text": with_sms_lines(report.summary_text(changes, counts, options.check_mode, plan_file), sms_lines),
         "summary": counts,
         "changes": ["%s %s%s" % (d["action"], d["address"], (" (%s)" % ", ".join(d["fields"])) if d["fields"] else "")
                     for d in descriptions[:DIFF_LIMIT]],
@@ -152,6 +152,11 @@ def _reconcile(options, load_declared, select, read):
         "diff": report.ansible_diff(descriptions, DIFF_LIMIT),
         **extra,
     }
+
+
+def with_sms_lines(summary_text, sms_lines):
+    """The SMS lines go before the last line, which names the plan file."""
+    return summary_text[:-1] + sms_lines + summary_text[-1:]
 
 
 def send_sms(options, queued=()):
