@@ -94,6 +94,13 @@ def mark_interrupted_unknown(db, now):
     return rows
 
 
+def cancel_orphans(db, now):
+    """Pending messages of accounts deleted before they were sent: there is nobody to send them to."""
+    db.execute("UPDATE sb_sms_outbox SET state = ?, updated_at = ?, detail = 'not sent: the account was deleted' "
+               "WHERE state = ? AND NOT EXISTS (SELECT 1 FROM sb_accounts a WHERE a.number = sb_sms_outbox.account)",
+               (FAILED, now, PENDING))
+
+
 def add_history(db, now, events):
     """events: [(account, event, detail)]"""
     db.executemany("INSERT INTO sb_history (at, account, event, detail) VALUES (?, ?, ?, ?)",

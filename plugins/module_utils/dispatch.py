@@ -53,6 +53,7 @@ def run(options, now, queued=()):
                 return _report(db, {}, [])
         with pbx.writing() as db:
             interrupted = activation.mark_interrupted_unknown(db, now())
+            activation.cancel_orphans(db, now())
             activation.queue(db, now(), "activation", activation.installed_without_activation(db))
             pending = _pending(db)
         outcomes, warnings = _send_all(pbx.db, options, now, pending)
@@ -138,7 +139,7 @@ def _send_all(db, options, now, pending):
 
 def _cannot_send(document, profile):
     if document is None:
-        return "the account no longer exists or its row cannot be read"
+        return "the account's row cannot be read (damaged: see platform_info)"
     if not profile or not profile.get("base_url"):
         return "its provisioning profile has no base_url (the link would have nowhere to go)"
     return None

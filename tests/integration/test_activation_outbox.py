@@ -10,6 +10,7 @@ import json
 import multiprocessing
 import os
 import re
+import sqlite3
 
 import pytest
 
@@ -110,7 +111,9 @@ def test_site_yml_writes_one_sms_file_per_wizard_account_once_and_check_mode_wri
 
     # Tokens exist in clear only in the SMS texts: never in outputs, plan files or the database.
     tokens = [LINK.search(d["text"]).group(2) for d in sms_files(sms_dir)]
-    dump = "\n".join(db_rows(playbook.dsn, "SELECT group_concat(token_hash || account || purpose) FROM sb_tokens")[0])
+    connection = sqlite3.connect(playbook.dsn[len("sqlite://"):])
+    dump = "\n".join(connection.iterdump())
+    connection.close()
     everything = "\n".join(playbook.outputs) + dump + "".join(p.read_text() for p in playbook.report_dir.iterdir())
     for token in tokens:
         assert token not in everything
@@ -308,3 +311,14 @@ def test_a_version_3_database_is_migrated_and_its_new_wizard_accounts_get_their_
     assert result["sms"]["sent"] == ["393471234567.installation.1", "393489876543.installation.1"]
     assert db_rows(pbx_dsn, "SELECT account, event FROM sb_history ORDER BY id")[:2] == [
         (MARCO, "created"), (LUCA, "created")]
+
+
+def test_the_queued_sms_of_an_account_deleted_before_sending_is_never_sent(tmp_path, sqlite_dsn):
+    apply(tmp_path, sqlite_dsn)  # no gateway: both stay queued
+    state = dict(STATE, accounts=STATE["accounts"][1:])
+    write_state(tmp_path / "state", {"s.yml": state})
+    result = engine.run(options(tmp_path, sqlite_dsn, file_url(tmp_path / "sms"), mode="overridden",
+                                passwords={GIULIO: "Giulio-Marconi-2026"}))
+    assert result["sms"]["sent"] == ["393489876543.installation.1"] and result["warnings"] == []
+    assert outbox(sqlite_dsn)[0] == ("393471234567.installation.1", "installation", 1, "failed")
+    assert [d["to"] for d in sms_files(tmp_path / "sms")] == [LUCA]
