@@ -33,6 +33,10 @@ DEFAULT_TEMPLATES = {
 }
 
 
+class TemplateProblem(Exception):
+    """A profile's template that cannot make a text with the link."""
+
+
 def check_settings(options):
     """A wrong gateway URL or rate fails the task before anything is written."""
     if options.sms_gateway:
@@ -125,7 +129,11 @@ def _send_all(db, options, now, pending):
             if problem:
                 warnings.append("SMS %s to %s stays pending: %s" % (message_id, to, problem))
                 continue
-            outcome = _send_one(db, options, now, gateway, row)
+            try:
+                outcome = _send_one(db, options, now, gateway, row)
+            except TemplateProblem as exc:
+                warnings.append("SMS %s to %s stays pending: %s" % (message_id, to, exc))
+                continue
             if outcome is None:  # taken by another run meanwhile
                 continue
             outcomes[message_id] = (outcome.status, stage, to)
@@ -150,9 +158,9 @@ def _send_one(db, options, now, gateway, row):
     token = secrets.token_urlsafe(32)
     try:
         text = render(profile, stage, document, profile["base_url"] + LINK_PATHS[stage] + token)
-    except Exception as exc:  # a template error: nothing was sent, the profile is to be fixed
-        return sms.Outcome(sms.RETRY_LATER, "the %s template of the provisioning profile cannot be rendered: %s"
-                           % (stage, type(exc).__name__))
+    except Exception as exc:  # nothing was sent: the message waits until the profile is fixed
+        raise TemplateProblem("the %s template of its provisioning profile cannot be rendered (%s)"
+                              % (stage, type(exc).__name__)) from None
     with _short_write(db, options.lock_timeout):
         state = db.query("SELECT state FROM sb_sms_outbox WHERE id = ?", (message_id,))
         if state != [(activation.PENDING,)]:

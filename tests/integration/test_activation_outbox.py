@@ -322,3 +322,21 @@ def test_the_queued_sms_of_an_account_deleted_before_sending_is_never_sent(tmp_p
     assert result["sms"]["sent"] == ["393489876543.installation.1"] and result["warnings"] == []
     assert outbox(sqlite_dsn)[0] == ("393471234567.installation.1", "installation", 1, "failed")
     assert [d["to"] for d in sms_files(tmp_path / "sms")] == [LUCA]
+
+
+def test_a_template_without_the_link_is_refused(tmp_path, sqlite_dsn):
+    profile = dict(STATE["provisioning_profiles"][0], templates={"installation": "Benvenuto {{ owner }}"})
+    with pytest.raises(InvalidState) as refused:
+        apply(tmp_path, sqlite_dsn, state=dict(STATE, provisioning_profiles=[profile]))
+    assert [str(p) for p in refused.value.problems] == [
+        "s.yml: provisioning_profiles[0].templates.installation: the text has no {{ link }}: the SMS would not carry "
+        "the link (rule: an SMS template carries the link)"]
+
+
+def test_a_template_that_cannot_be_rendered_leaves_the_sms_pending(tmp_path, sqlite_dsn):
+    profile = dict(STATE["provisioning_profiles"][0], templates={"installation": "{{ link }} {{ owner.nope() }}"})
+    result = apply(tmp_path, sqlite_dsn, file_url(tmp_path / "sms"), state=dict(STATE, provisioning_profiles=[profile]))
+    assert result["warnings"][0] == ("SMS 393471234567.installation.1 to +393471234567 stays pending: the installation "
+                                     "template of its provisioning profile cannot be rendered (UndefinedError)")
+    assert [row[3] for row in outbox(sqlite_dsn)] == ["pending", "pending"]
+    assert not (tmp_path / "sms").exists()
