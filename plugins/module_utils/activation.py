@@ -126,6 +126,12 @@ def to_report(db):
     return [row[:5] for row in rows if row[5] in waiting[row[2]]]
 
 
+def needing_action(db):
+    """For the plan file: the messages that failed or may not have arrived, each with its re-send action."""
+    return [{"id": message_id, "to": account, "state": state, "detail": detail, "resend": resend_action(account, stage)}
+            for message_id, account, stage, state, detail in to_report(db)]
+
+
 def history(db, numbers):
     """{account: [{at, event, detail}]} in the order it happened, one query."""
     wanted, found = set(numbers), {}

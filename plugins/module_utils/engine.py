@@ -121,7 +121,8 @@ def _reconcile(options, load_declared, select, read):
             queued = activation.created_wizard_accounts(changes)
             plan_file = report.write_plan_file(options.report_dir, descriptions, counts,
                                                {"mode": options.mode, "check_mode": options.check_mode, "at": now(),
-                                                "sms_queued": activation.would_send("installation", queued)},
+                                                "sms_queued": activation.would_send("installation", queued),
+                                                "sms_to_resend": activation.needing_action(db)},
                                                keep=options.keep_plan_files)
             at = now()
             apply_changes(Writer(db, options.sip_domain, at), changes)

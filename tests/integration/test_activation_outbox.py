@@ -205,6 +205,12 @@ def test_a_gateway_refusal_is_failed_reported_and_never_retried(tmp_path, sqlite
             "-e number=+393471234567 -e action=send_installation_sms)")
         again = apply(tmp_path, sqlite_dsn, gateway, sms_password="Stub-Secret-pw")
         assert len(stub.requests) == 2
+        plan = json.loads(open(again["plan_file"]).read())
+        assert [(m["id"], m["state"], m["resend"].split(" (")[0]) for m in plan["sms_to_resend"]] == [
+            ("393471234567.installation.1", "failed",
+             'switchboard.pbx.sip_account number="+393471234567" action=send_installation_sms'),
+            ("393489876543.installation.1", "failed",
+             'switchboard.pbx.sip_account number="+393489876543" action=send_installation_sms')]
         assert again["sms"]["failed"] == result["sms"]["failed"] and again["changed"] is False
     assert db_rows(sqlite_dsn, "SELECT event FROM sb_history WHERE account = ? ORDER BY id", (MARCO,)) == [
         ("created",), ("installation_sms_failed",)]
