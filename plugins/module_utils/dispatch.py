@@ -24,6 +24,7 @@ from .sms import gateway as sms
 from .sms.config import open_gateway, parse_gateway, parse_rate
 
 DEFAULT_TOKEN_DAYS = 7
+LISTED = 200  # message ids of one state in the result; the count beyond
 LINK_PATHS = {"installation": "/i/", "activation": "/a/"}
 PURPOSES = {"installation": "install", "activation": "activate"}
 DEFAULT_TEMPLATES = {
@@ -55,6 +56,8 @@ def run(options, now, queued=()):
         with pbx.reading() as db:
             if not _has_work(db):
                 return _report(db, {}, [])
+            if not options.sms_gateway:  # nothing can go: leave everything as it is, say so (cheaply: 100k runs)
+                return _report(db, {}, [_no_gateway(db)])
         with pbx.writing() as db:
             interrupted = activation.mark_interrupted_unknown(db, now())
             activation.cancel_orphans(db, now())
@@ -71,11 +74,13 @@ def _has_work(db):
 
 
 def _preview(db, queued):
-    installations = list(queued)
-    pending = [(row[2], row[3]) for row in _pending(db)]
-    lines = activation.would_send("installation", installations)
-    lines += ["would send %s SMS to %s" % (stage, to) for stage, to in pending]
+    """Check mode: what would be sent, the first LISTED messages named, the rest counted."""
+    lines = activation.would_send("installation", list(queued))
+    lines += ["would send %s SMS to %s" % row for row in db.query(
+        "SELECT stage, to_number FROM sb_sms_outbox WHERE state = ? ORDER BY created_at, id", (activation.PENDING,))]
     lines += activation.would_send("activation", activation.installed_without_activation(db))
+    if len(lines) > LISTED:
+        lines = lines[:LISTED] + ["would send %d more SMS" % (len(lines) - LISTED)]
     return {"would_send": lines}, lines, []
 
 
@@ -114,9 +119,6 @@ def _send_all(db, options, now, pending):
     """Returns ({id: (state, detail)}, warnings)."""
     if not pending:
         return {}, []
-    if not options.sms_gateway:
-        return {}, ["%d SMS pending (%s): no SMS gateway is configured; set switchboard_sms_gateway and run again"
-                    % (len(pending), ", ".join(row[0] for row in pending[:10]))]
     outcomes, warnings = {}, []
     try:
         gateway = open_gateway(options.sms_gateway, options.sms_password, options.sms_rate)
@@ -143,6 +145,14 @@ def _send_all(db, options, now, pending):
                                 "and the next run sends them" % (gateway.describe(), message_id, outcome.reason, left))
                 break
     return outcomes, warnings
+
+
+def _no_gateway(db):
+    waiting = db.query("SELECT id FROM sb_sms_outbox WHERE state = ? ORDER BY id LIMIT 11", (activation.PENDING,))
+    count = db.query("SELECT count(*) FROM sb_sms_outbox WHERE state = ?", (activation.PENDING,))[0][0]
+    named = ", ".join(row[0] for row in waiting[:10]) + (", ..." if count > 10 else "")
+    return ("%d SMS pending (%s): no SMS gateway is configured; set switchboard_sms_gateway and run again"
+            % (count, named))
 
 
 def _cannot_send(document, profile):
@@ -226,10 +236,13 @@ def render(profile, stage, account, link):
 def _report(db, outcomes, warnings, interrupted=()):
     """The section of the result, its lines for the task output, and warnings with the exact re-send action."""
     sent = [(i, stage, to) for i, (state, stage, to) in outcomes.items() if state == sms.ACCEPTED]
-    section = {"sent": [i for i, _s, _t in sent],
-               "pending": [row[0] for row in db.query("SELECT id FROM sb_sms_outbox WHERE state = ? ORDER BY id",
-                                                      (activation.PENDING,))],
+    pending = db.query("SELECT id FROM sb_sms_outbox WHERE state = ? ORDER BY id LIMIT %d" % (LISTED + 1),
+                       (activation.PENDING,))
+    section = {"sent": [i for i, _s, _t in sent], "pending": [row[0] for row in pending[:LISTED]],
                "failed": [], "unknown": []}
+    if len(pending) > LISTED:  # a batch of 10k waiting for the gateway: counted, the first ones named
+        section["pending_count"] = db.query("SELECT count(*) FROM sb_sms_outbox WHERE state = ?",
+                                            (activation.PENDING,))[0][0]
     lines = ["sent %s SMS to %s (%s)" % (stage, to, i) for i, stage, to in sent]
     warnings = list(warnings)
     for message_id, _account, _stage in interrupted:
