@@ -154,10 +154,17 @@ def test_without_a_gateway_the_sms_stay_queued_and_the_next_run_sends_them(tmp_p
 
 # -- exactly once under faults ------------------------------------------------------------------------
 
-def _killed_while_sending(tmp_path, dsn, gateway):
-    """The run dies between the commit of `sending` and the gateway's answer (SIGKILL-like: no cleanup)."""
+def _killed_while_sending(tmp_path, dsn, gateway, after_request):
+    """The run dies between the commit of `sending` and the recorded answer (SIGKILL-like: no cleanup), before
+    the request left or after the gateway took it."""
     def child():
-        FileGateway.send = lambda self, message: os._exit(9)
+        real_send = FileGateway.send
+
+        def send_and_die(self, message):
+            if after_request:
+                real_send(self, message)
+            os._exit(9)
+        FileGateway.send = send_and_die
         apply(tmp_path, dsn, gateway)
     process = multiprocessing.get_context("fork").Process(target=child)
     process.start()
@@ -165,9 +172,11 @@ def _killed_while_sending(tmp_path, dsn, gateway):
     assert process.exitcode == 9
 
 
-def test_a_run_killed_while_sending_leaves_unknown_and_nothing_is_re_sent(tmp_path, pbx_dsn):
+@pytest.mark.parametrize("after_request", [False, True], ids=["before_the_request", "after_the_request"])
+def test_a_run_killed_while_sending_leaves_unknown_and_nothing_is_re_sent(tmp_path, pbx_dsn, after_request):
     sms_dir = tmp_path / "sms"
-    _killed_while_sending(tmp_path, pbx_dsn, file_url(sms_dir))
+    _killed_while_sending(tmp_path, pbx_dsn, file_url(sms_dir), after_request)
+    marco_files = ["393471234567.installation.1"] if after_request else []
     assert outbox(pbx_dsn) == [("393471234567.installation.1", "installation", 1, "sending"),
                                ("393489876543.installation.1", "installation", 1, "pending")]
     result = apply(tmp_path, pbx_dsn, file_url(sms_dir))
@@ -179,17 +188,18 @@ def test_a_run_killed_while_sending_leaves_unknown_and_nothing_is_re_sent(tmp_pa
         "it stopped before the gateway's answer was recorded): not sent again automatically; to send it again: "
         "switchboard.pbx.sip_account number=\"+393471234567\" action=send_installation_sms (or: ansible-playbook -i "
         "INVENTORY playbooks/sms.yml -e number=+393471234567 -e action=send_installation_sms)")
-    assert [d["id"] for d in sms_files(sms_dir)] == ["393489876543.installation.1"]
+    assert [d["id"] for d in sms_files(sms_dir)] == marco_files + ["393489876543.installation.1"]
     again = apply(tmp_path, pbx_dsn, file_url(sms_dir))
     assert again["sms"]["sent"] == [] and again["sms"]["unknown"] == ["393471234567.installation.1"]
-    assert [d["id"] for d in sms_files(sms_dir)] == ["393489876543.installation.1"]
+    assert [d["id"] for d in sms_files(sms_dir)] == marco_files + ["393489876543.installation.1"]
     history = db_rows(pbx_dsn, "SELECT event FROM sb_history WHERE account = ? ORDER BY id", (MARCO,))
     assert history == [("created",), ("installation_sms_unknown",)]
 
     # The explicit action sends exactly one more; the unknown one is then no longer reported.
     sent = account_actions.run(options(tmp_path, pbx_dsn, file_url(sms_dir)), MARCO, "send_installation_sms", engine.now)
     assert sent["sms"]["sent"] == ["393471234567.installation.2"] and sent["warnings"] == []
-    assert [d["id"] for d in sms_files(sms_dir)] == ["393471234567.installation.2", "393489876543.installation.1"]
+    assert [d["id"] for d in sms_files(sms_dir)] == marco_files + ["393471234567.installation.2",
+                                                                   "393489876543.installation.1"]
 
 
 def test_a_gateway_refusal_is_failed_reported_and_never_retried(tmp_path, sqlite_dsn):
