@@ -61,13 +61,9 @@ def normalize_profile(raw):
     profile = {"name": raw["name"], "description": raw.get("description")}
     if "base_url" in raw:
         profile["base_url"] = raw["base_url"].rstrip("/")  # links are base_url + "/i/..." either way
-    if "download_urls" in raw:
-        profile["download_urls"] = {platform: (raw["download_urls"] or {}).get(platform)
-                                    for platform in ("ios", "android", "other")}
-    if "token_lifetime_days" in raw:
-        profile["token_lifetime_days"] = raw["token_lifetime_days"]
-    if "templates" in raw:
-        profile["templates"] = {stage: (raw["templates"] or {}).get(stage) for stage in ("installation", "activation")}
+    for field in ("download_urls", "token_lifetime_days", "templates"):  # stored as declared: read back, still valid
+        if field in raw:
+            profile[field] = raw[field]
     return profile
 
 

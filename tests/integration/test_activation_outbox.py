@@ -13,6 +13,7 @@ import re
 import sqlite3
 
 import pytest
+import yaml
 
 from conftest import SIP_DOMAIN, db_rows, recap_changed, write_state
 from ansible_collections.switchboard.pbx.plugins.module_utils import account_actions, engine
@@ -356,3 +357,30 @@ def test_a_template_that_cannot_be_rendered_leaves_the_sms_pending(tmp_path, sql
                                      "template of its provisioning profile cannot be rendered (UndefinedError)")
     assert [row[3] for row in outbox(sqlite_dsn)] == ["pending", "pending"]
     assert not (tmp_path / "sms").exists()
+
+
+def _sip_account_task(tmp_path, name, **args):
+    path = tmp_path / ("%s.yml" % name)
+    task = dict({"dsn": "{{ switchboard_pbx_dsn }}", "sip_domain": "{{ switchboard_sip_domain }}",
+                 "sms_gateway": "{{ switchboard_sms_gateway }}"}, **args)
+    path.write_text(yaml.safe_dump([{"hosts": "all", "gather_facts": False,
+                                     "tasks": [{"switchboard.pbx.sip_account": task, "register": "done"},
+                                               {"ansible.builtin.debug": {"var": "done.sms"}}]}]))
+    return str(path)
+
+
+def test_the_sip_account_door_sends_the_sms_of_the_wizard_account_it_creates(playbook, tmp_path):
+    write_state(playbook.state_dir, {"s.yml": dict(STATE, accounts=[])})
+    gateway = {"switchboard_sms_gateway": file_url(tmp_path / "sms")}
+    playbook.run(extra_vars=gateway)
+    create = _sip_account_task(tmp_path, "create", number=MARCO, group="field", type="pgsm", activation="wizard")
+    playbook.run(playbook=create, extra_vars=gateway)
+    assert [(d["id"], d["to"]) for d in sms_files(tmp_path / "sms")] == [("393471234567.installation.1", MARCO)]
+    assert recap_changed(playbook.run(playbook=create, extra_vars=gateway)) == 0
+    assert len(sms_files(tmp_path / "sms")) == 1
+
+    mixed = _sip_account_task(tmp_path, "mixed", number=MARCO, action="send_activation_sms", owner="Marco")
+    output = playbook.run(playbook=mixed, extra_vars=gateway, expect_rc=2)
+    assert ("action send_activation_sms works on the account as it is: give no account fields with it "
+            "(given: owner)") in output
+    assert len(sms_files(tmp_path / "sms")) == 1
