@@ -165,8 +165,9 @@ def send_sms(options, queued=()):
     that cannot be reached now leaves them queued: the apply stays a success, the next run sends them."""
     try:
         return dispatch.run(options, now, queued)
-    except SwitchboardError as exc:
-        return {}, [], ["SMS not sent in this run (%s): they stay queued and the next run sends them" % exc]
+    except Exception as exc:  # the apply is committed: whatever failed here, the task reports it and succeeds
+        return {}, [], ["SMS not sent in this run (%s: %s): they stay queued and the next run sends them (a message "
+                        "being sent is marked unknown then)" % (type(exc).__name__, exc)]
 
 
 def advance(options):
