@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from .pbx.database import transaction
 
-STAGES = ("installation", "activation")
 ACTIONS = {"send_installation_sms": "installation", "send_activation_sms": "activation"}
 PENDING, SENDING, ACCEPTED, FAILED, UNKNOWN = "pending", "sending", "accepted", "failed", "unknown"
 # The lifecycle in order (SPEC §4): an SMS marks its step only on an account that has not gone past it.
