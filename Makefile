@@ -50,9 +50,12 @@ demo:
 	$(MAKE) --no-print-directory system-packages PACKAGES="$(DEMO_PACKAGES)"
 	$(MAKE) --no-print-directory setup
 	ansible-playbook -i inventories/demo playbooks/site.yml --diff
-	@echo "--- second run: must report changed=0"
+	@echo "--- the activation SMS (file gateway, one JSON file per message) are in $(CURDIR)/var/demo/sms:"
+	@ls -1 var/demo/sms 2>/dev/null | tee build/demo-sms.list || true
+	@echo "--- second run: must report changed=0 and send no SMS"
 	ansible-playbook -i inventories/demo playbooks/site.yml | tee build/demo-rerun.log
 	@grep -Eq 'changed=0 +unreachable=0 +failed=0' build/demo-rerun.log
+	@ls -1 var/demo/sms 2>/dev/null | cmp -s - build/demo-sms.list
 
 test:
 	$(MAKE) --no-print-directory system-packages PACKAGES="$(TEST_PACKAGES)"

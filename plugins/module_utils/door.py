@@ -21,6 +21,12 @@ CONNECTION_ARGS = dict(
     sip_domain=dict(type="str", required=True),
 )
 REPORT_ARGS = dict(report_dir=dict(type="path"))
+# Where the activation SMS go (switchboard_sms_gateway, switchboard_sms_rate; the Kannel password from the vault).
+SMS_ARGS = dict(sms_gateway=dict(type="str"), sms_password=dict(type="str", no_log=True), sms_rate=dict(type="float"))
+
+
+def sms_options(params):
+    return dict(sms_gateway=params["sms_gateway"], sms_password=params["sms_password"], sms_rate=params["sms_rate"])
 
 
 def hide_dsn_password(module):

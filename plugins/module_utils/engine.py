@@ -11,7 +11,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 
 from . import declared as declared_state
-from . import gather, report, search
+from . import activation, dispatch, gather, report, search
 from .account_change import AccountChange
 from .child_process import die_with_parent
 from .errors import InvalidState, SwitchboardError
@@ -38,6 +38,9 @@ class Options:
     keep_plan_files: int = report.KEEP_PLAN_FILES  # the newest plan files kept in report_dir
     decrypted_files: dict = dataclasses.field(default_factory=dict)  # whole-file-vault state files, decrypted
     secrets_file: str = None  # where passwords not in the state came from, for messages
+    sms_gateway: str = None  # switchboard_sms_gateway: file:///DIR or kannel://USER@HOST:PORT?smsc=ID
+    sms_password: str = None  # the Kannel sendsms password (vault)
+    sms_rate: float = None  # switchboard_sms_rate: messages per second
 
 
 def now():
@@ -85,6 +88,7 @@ def reconcile(options, load_declared, select=None, read=None):
     ``load_declared()`` returns (Declared, warnings); it is called once the actual state is read,
     so that a load running in parallel overlaps the database read."""
     read = read or read_actual
+    dispatch.check_settings(options)
     try:
         return _reconcile(options, load_declared, select, read)
     except CreatedMeanwhile:  # a concurrent first run made the SQLite file: plan again against it
@@ -114,10 +118,15 @@ def _reconcile(options, load_declared, select, read):
                     changes, unmanaged = _plan(declared, actual, options, select)
             descriptions = [report.describe(c) for c in changes]
             counts = report.summary(changes)
+            queued = activation.created_wizard_accounts(changes)
             plan_file = report.write_plan_file(options.report_dir, descriptions, counts,
-                                               {"mode": options.mode, "check_mode": options.check_mode, "at": now()},
+                                               {"mode": options.mode, "check_mode": options.check_mode, "at": now(),
+                                                "sms_queued": activation.would_send("installation", queued),
+                                                "sms_to_resend": activation.needing_action(db)},
                                                keep=options.keep_plan_files)
-            apply_changes(Writer(db, options.sip_domain, now()), changes)
+            at = now()
+            apply_changes(Writer(db, options.sip_domain, at), changes)
+            activation.queue_installations(db, at, changes)  # the SMS is only queued here, in the same transaction
     # Committed: from here on nothing may turn the result into a failure (the change is applied).
     warnings = list(warnings) + unmanaged
     extra = {}
@@ -129,10 +138,12 @@ def _reconcile(options, load_declared, select, read):
     warnings.extend(told)
     if reloaded is not None and options.rpc_url:
         extra["server"]["trusted_peers_reloaded"] = reloaded
+    extra["sms"], sms_lines, told = send_sms(options, queued)
+    warnings.extend(told)
     return {
-        "changed": bool(changes),
+        "changed": bool(changes) or bool(extra["sms"].get("sent")),
         "message": report.summary_sentence(counts, options.check_mode),
-        "summary_text": report.summary_text(changes, counts, options.check_mode, plan_file),
+        "summary_text": with_sms_lines(report.summary_text(changes, counts, options.check_mode, plan_file), sms_lines),
         "summary": counts,
         "changes": ["%s %s%s" % (d["action"], d["address"], (" (%s)" % ", ".join(d["fields"])) if d["fields"] else "")
                     for d in descriptions[:DIFF_LIMIT]],
@@ -142,6 +153,30 @@ def _reconcile(options, load_declared, select, read):
         "diff": report.ansible_diff(descriptions, DIFF_LIMIT),
         **extra,
     }
+
+
+def with_sms_lines(summary_text, sms_lines):
+    """The SMS lines go before the last line, which names the plan file."""
+    return summary_text[:-1] + sms_lines + summary_text[-1:]
+
+
+def send_sms(options, queued=()):
+    """After the commit: the outbox's SMS sent (dispatch), or what would be sent in check mode. A database
+    that cannot be reached now leaves them queued: the apply stays a success, the next run sends them."""
+    try:
+        return dispatch.run(options, now, queued)
+    except Exception as exc:  # the apply is committed: whatever failed here, the task reports it and succeeds
+        return {}, [], ["SMS not sent in this run (%s: %s): they stay queued and the next run sends them (a message "
+                        "being sent is marked unknown then)" % (type(exc).__name__, exc)]
+
+
+def advance(options):
+    """playbooks/activation.yml: no state, no plan; lifecycles advanced and the queued SMS sent."""
+    dispatch.check_settings(options)
+    section, lines, warnings = send_sms(options)
+    sent = section.get("sent") or section.get("would_send") or []
+    return {"changed": bool(sent), "sms": section, "warnings": warnings, "summary_text": lines or ["no SMS to send"],
+            "message": "%s%d SMS" % ("would send " if options.check_mode else "sent ", len(sent))}
 
 
 def load_arguments(options):
@@ -184,6 +219,10 @@ def gathered(dsn, sip_domain, kinds, query=None, rpc_url=None):
     status = gather.account_status(actual, numbers)
     sections, warnings = gather.findings(actual)
     warnings += gather.missing_subscribers(status, sip_domain, domains)
+    timelines, told = activation.lifecycle(dsn, sip_domain, numbers)
+    warnings += told
+    for number, entry in status.items():
+        entry["history"] = timelines.get(number, [])
     result = dict(sections, changed=False, state=state, account_status=status, sip_domain=sip_domain,
                   database=gather.database(dsn), warnings=warnings)
     if rpc_url:

@@ -57,7 +57,14 @@ def normalize_group(raw):
 
 
 def normalize_profile(raw):
-    return {"name": raw["name"], "description": raw.get("description")}
+    """The activation fields only when declared: profiles stored before they existed are not drift."""
+    profile = {"name": raw["name"], "description": raw.get("description")}
+    if "base_url" in raw:
+        profile["base_url"] = raw["base_url"].rstrip("/")  # links are base_url + "/i/..." either way
+    for field in ("download_urls", "token_lifetime_days", "templates"):  # stored as declared: read back, still valid
+        if field in raw:
+            profile[field] = raw[field]
+    return profile
 
 
 def normalize_network(raw):

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import re
+
 from .acl import allows, parse_network
 from .errors import Problem
 from .model import account_numbers
@@ -79,6 +81,9 @@ def _networks(entry, field, values, out):
                     "networks are ip/netmask or CIDR")
 
 
+SMS_LINK = re.compile(r"\{\{\s*link\s*(\|[^}]*)?\}\}")
+
+
 def _visible(declared, kind, known):
     """The objects a reference may name: the declared ones and, in merged mode, those on the platform
     (``known``: kind -> {name: object}; they stay, because merged mode deletes nothing)."""
@@ -103,6 +108,11 @@ def _trusted_peer(entry, out):
 
 def _groups_and_profiles(declared, out, known):
     profiles = _visible(declared, "provisioning_profiles", known)
+    for entry in declared.entries["provisioning_profiles"]:
+        for stage, text in sorted((entry.obj.get("templates") or {}).items()):
+            if text is not None and not SMS_LINK.search(text):
+                out.add(entry, "templates.%s" % stage, "the text has no {{ link }}: the SMS would not carry the link",
+                        "an SMS template carries the link")
     for entry in declared.entries["groups"]:
         group = entry.obj
         if group["provisioning_profile"] and group["provisioning_profile"] not in profiles:
@@ -174,6 +184,9 @@ def _account_references(entry, groups, profiles, networks, out):
     if profile and profile not in profiles:
         out.add(entry, "provisioning_profile", "provisioning profile %r is not declared" % profile,
                 "references must exist")
+    elif account["activation"] == "wizard" and profile and not profiles[profile].get("base_url"):
+        out.add(entry, "provisioning_profile", "provisioning profile %r has no base_url: the SMS links start with it"
+                % profile, "wizard activation needs a provisioning profile with base_url")
     for name in account["restricted_networks"]:
         if name not in networks:
             out.add(entry, "restricted_networks", "network list %r is not declared" % name, "references must exist")

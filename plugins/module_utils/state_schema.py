@@ -49,11 +49,33 @@ GROUP = {
     },
 }
 
+URL = {"type": "string", "pattern": r"^https?://[^\s/?#]+[^\s?#]*$", "maxLength": 255, "not": NO_WHITE_SPACE,
+       "description": "An http:// or https:// URL."}
+SMS_TEMPLATE = {"type": "string", "minLength": 1, "maxLength": 1000,
+                "description": "Jinja2 text; {{ link }} (required), {{ owner }} and {{ number }} are filled in."}
+
 PROFILE = {
     "type": "object",
     "required": ["name"],
     "additionalProperties": False,
-    "properties": {"name": NAME, "description": TEXT},
+    "properties": {
+        "name": NAME,
+        "description": TEXT,
+        "base_url": dict(URL, description="The provisioning service's public base URL: every SMS link starts with it."),
+        "download_urls": {
+            "type": "object",
+            "additionalProperties": False,
+            "description": "Where the installation link sends each platform's phone (detected from its User-Agent).",
+            "properties": {"ios": URL, "android": URL, "other": URL},
+        },
+        "token_lifetime_days": {"type": "integer", "minimum": 1, "maximum": 365,
+                                "description": "How long an SMS link stays valid (default 7 days)."},
+        "templates": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"installation": SMS_TEMPLATE, "activation": SMS_TEMPLATE},
+        },
+    },
 }
 
 NETWORK_LIST = {

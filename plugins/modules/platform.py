@@ -64,6 +64,21 @@ options:
       - How many plan files (the newest) stay in O(report_dir); older ones are removed. V(0) keeps them all.
     type: int
     default: 50
+  sms_gateway:
+    description:
+      - Where the activation SMS go, usually the inventory variable C(switchboard_sms_gateway),
+        C(file:///ABSOLUTE/DIR) (one JSON file per message) or C(kannel://USER@HOST:PORT?smsc=ID).
+      - In the transaction that creates a wizard account its installation SMS is queued; after the commit it is sent,
+        exactly once. A gateway that is down leaves it queued (a warning) and the next run sends it.
+      - Messages that failed or may have been sent are never sent again by themselves; the warning names the action
+        that sends them again. Without a gateway the messages stay queued.
+    type: str
+  sms_password:
+    description: The Kannel sendsms password (from the vault).
+    type: str
+  sms_rate:
+    description: Messages per second at most (C(switchboard_sms_rate)); unset or V(0) for no limit.
+    type: float
   passwords:
     description:
       - Clear passwords by account number, as a mapping or its JSON text.
@@ -126,6 +141,13 @@ plan_file:
   description: JSON file with the full plan (every change with before/after, secrets masked).
   returned: always
   type: str
+sms:
+  description:
+    - The activation SMS of this run - C(sent), C(pending), C(failed) and C(unknown) message ids; in check mode
+      C(would_send), one line per message that would be sent.
+  returned: always
+  type: dict
+  sample: {sent: ["393471234567.installation.1"], pending: [], failed: [], unknown: []}
 server:
   description: What Kamailio was told (accounts whose registrations were dropped).
   returned: when O(rpc_url) is set
@@ -135,7 +157,7 @@ server:
 
 import json
 
-from ansible_collections.switchboard.pbx.plugins.module_utils.door import REPORT_ARGS, run
+from ansible_collections.switchboard.pbx.plugins.module_utils.door import REPORT_ARGS, SMS_ARGS, run, sms_options
 
 
 def reconcile(module, engine):
@@ -144,11 +166,12 @@ def reconcile(module, engine):
         state_dir=params["state_dir"], dsn=params["dsn"], sip_domain=params["sip_domain"], mode=params["mode"],
         passwords=json.loads(params["passwords"]), check_mode=module.check_mode, report_dir=params["report_dir"],
         rpc_url=params["rpc_url"], lock_timeout=params["lock_timeout"], keep_plan_files=params["keep_plan_files"],
-        decrypted_files=json.loads(params["decrypted_files"]), secrets_file=params["secrets_file"]))
+        decrypted_files=json.loads(params["decrypted_files"]), secrets_file=params["secrets_file"],
+        **sms_options(params)))
 
 
 def main():
-    run(dict(REPORT_ARGS,
+    run(dict(REPORT_ARGS, **SMS_ARGS,
              state_dir=dict(type="path", required=True),
              mode=dict(type="str", choices=["merged", "overridden"], default="merged"),
              secrets_file=dict(type="path"),

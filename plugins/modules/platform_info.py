@@ -82,6 +82,10 @@ account_status:
   description:
     - Per returned account, its activation status and whether it is enabled now.
     - C(subscriber_row=missing) when the account's subscriber row (its SIP credential) is gone.
+    - C(last_status) and C(last_status_date) - where its lifecycle is (created, installation_sms_sent, installed,
+      activation_sms_sent, activated, connected) - and C(history), its timeline as a list of C(at), C(event) and
+      C(detail) (created, each SMS sent, failed or unknown, installed, activated, keys revoked), oldest first.
+    - SMS that failed or may not have arrived are warnings naming the action that sends them again.
   returned: always
   type: dict
   sample: {"+390212345601": {last_status: created, last_status_date: "2026-11-22 02:29:18", enabled: true,

@@ -118,6 +118,30 @@ options:
     description: Allow deleting and re-creating the account when its secondary number or username changes.
     type: bool
     default: false
+  action:
+    description:
+      - An explicit action on the existing account instead of a change of its fields (give no account fields with it).
+      - V(send_installation_sms) and V(send_activation_sms) queue exactly one more SMS of that stage and send it
+        through O(sms_gateway); each call sends exactly one (nothing else ever sends a message again). A plain PGSM
+        account may get an activation SMS too and stays enabled. The account needs a provisioning profile with
+        C(base_url) (its own or its group's).
+      - V(revoke_keys) deletes the client's stored public key, invalidates the account's open links and drops its
+        registrations (with O(rpc_url)); only a new activation link lets the client upload a new key.
+      - In check mode nothing is sent or written; the result says what would be sent.
+    type: str
+    choices: [send_installation_sms, send_activation_sms, revoke_keys]
+  rpc_url:
+    description: Kamailio's JSON-RPC URL; registrations of a disabled, changed or revoked account are dropped at once.
+    type: str
+  sms_gateway:
+    description: Where SMS go (C(switchboard_sms_gateway)), C(file:///ABSOLUTE/DIR) or C(kannel://USER@HOST:PORT?smsc=ID).
+    type: str
+  sms_password:
+    description: The Kannel sendsms password (from the vault).
+    type: str
+  sms_rate:
+    description: Messages per second at most (C(switchboard_sms_rate)).
+    type: float
 """
 
 EXAMPLES = r"""
@@ -136,6 +160,14 @@ EXAMPLES = r"""
     group: milano-office
     type: snom
     password: "{{ vault_warehouse_password }}"
+
+- name: Send the installation SMS once more (the first one failed)
+  switchboard.pbx.sip_account:
+    dsn: "{{ switchboard_pbx_dsn }}"
+    sip_domain: "{{ switchboard_sip_domain }}"
+    number: "+393471234567"
+    action: send_installation_sms
+    sms_gateway: "{{ switchboard_sms_gateway }}"
 """
 
 RETURN = r"""
@@ -150,11 +182,16 @@ changes:
   elements: str
 plan_file:
   description: JSON file with the plan.
-  returned: always
+  returned: when no O(action) is given
   type: str
+sms:
+  description: The SMS sent (C(sent)), still queued (C(pending)), C(failed) or C(unknown); C(would_send) in check mode.
+  returned: when SMS were queued or sent
+  type: dict
 """
 
-from ansible_collections.switchboard.pbx.plugins.module_utils.door import REPORT_ARGS, run
+from ansible_collections.switchboard.pbx.plugins.module_utils import account_actions
+from ansible_collections.switchboard.pbx.plugins.module_utils.door import REPORT_ARGS, SMS_ARGS, run, sms_options
 
 ACCOUNT_FIELDS = dict(
     group=dict(type="str"),
@@ -182,19 +219,30 @@ ACCOUNT_FIELDS = dict(
 
 def reconcile(module, engine):
     params = module.params
+    options = engine.Options(state_dir=None, dsn=params["dsn"], sip_domain=params["sip_domain"],
+                             check_mode=module.check_mode, report_dir=params["report_dir"], rpc_url=params["rpc_url"],
+                             **sms_options(params))
+    if params["action"]:
+        given = sorted(name for name in list(ACCOUNT_FIELDS) + ["password"] if params[name] is not None)
+        given += ["state"] if params["state"] != "present" else []
+        if given:
+            module.fail_json(msg="action %s works on the account as it is: give no account fields with it (given: %s)"
+                             % (params["action"], ", ".join(given)))
+        return account_actions.run(options, params["number"], params["action"], engine.now)
     fields = {name: params[name] for name in ACCOUNT_FIELDS}
     if fields["obfuscation"] is not None:
         fields["obfuscation"] = {k: v for k, v in fields["obfuscation"].items() if v is not None}
     if params["allow_replace"]:
         fields["allow_replace"] = True
     passwords = {params["number"]: params["password"]} if params["password"] is not None else {}
-    options = engine.Options(state_dir=None, dsn=params["dsn"], sip_domain=params["sip_domain"], passwords=passwords,
-                             check_mode=module.check_mode, report_dir=params["report_dir"])
+    options.passwords = passwords
     return engine.reconcile_account(options, params["number"], fields, params["state"])
 
 
 def main():
-    run(dict(REPORT_ARGS, **ACCOUNT_FIELDS,
+    run(dict(REPORT_ARGS, **ACCOUNT_FIELDS, **SMS_ARGS,
+             action=dict(type="str", choices=list(account_actions.ACTIONS)),
+             rpc_url=dict(type="str"),
              number=dict(type="str", required=True),
              state=dict(type="str", choices=["present", "absent", "enabled", "disabled"], default="present"),
              password=dict(type="str", no_log=True),

@@ -11,7 +11,7 @@ def generate(directory, count):
     os.makedirs(directory, exist_ok=True)
     passwords = {}
     header = {
-        "provisioning_profiles": [{"name": "mobile-enterprise"}],
+        "provisioning_profiles": [{"name": "mobile-enterprise", "base_url": "http://127.0.0.1:5080"}],
         "networks": [{"name": "offices", "networks": ["10.0.0.0/8"]}],
         "groups": [{"name": "mobile", "provisioning_profile": "mobile-enterprise"},
                    {"name": "desks", "ip_listing": {"enabled": True, "allow": ["10.0.0.0/8"]}}],

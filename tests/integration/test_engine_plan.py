@@ -180,7 +180,7 @@ def test_overridden_mode_refuses_an_empty_state(tmp_path, pbx_dsn):
 
 def test_a_wizard_account_takes_no_password_from_the_vault_either(tmp_path, pbx_dsn):
     state = write_state(tmp_path / "state", {"s.yml": {
-        "provisioning_profiles": [{"name": "enterprise"}],
+        "provisioning_profiles": [{"name": "enterprise", "base_url": "http://127.0.0.1:5080"}],
         "groups": [{"name": "mobile", "provisioning_profile": "enterprise"}],
         "accounts": [{"number": "+393471234567", "group": "mobile", "type": "pgsm", "activation": "wizard"}]}})
     options = engine.Options(str(state), pbx_dsn, SIP_DOMAIN, passwords={"+393471234567": "Chosen-By-Hand-1"},

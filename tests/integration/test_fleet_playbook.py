@@ -109,7 +109,7 @@ class FleetPlaybook(Playbook):
 
     def write(self):
         write_state(self.state_dir, {"fleet.yml": {
-            "provisioning_profiles": [{"name": "desk"}], "groups": [self.group],
+            "provisioning_profiles": [{"name": "desk", "base_url": "http://127.0.0.1:5080"}], "groups": [self.group],
             "accounts": self.accounts, "devices": self.declared_devices}})
         self.secrets.write_text(yaml.safe_dump(self.passwords))
         subprocess.run([self.bin("ansible-vault"), "encrypt", "--vault-password-file", str(self.vault_password),

@@ -72,7 +72,7 @@ def test_a_lost_subscriber_row_without_a_declared_password_is_an_error(tmp_path,
     assert run(tmp_path, pbx_dsn, [desk("+390212345601", password=False, username="7001")])["changes"] == []
 
 
-WIZARD_STATE = {"provisioning_profiles": [{"name": "enterprise"}],
+WIZARD_STATE = {"provisioning_profiles": [{"name": "enterprise", "base_url": "http://127.0.0.1:5080"}],
                 "groups": [{"name": "office"}, {"name": "mobile", "provisioning_profile": "enterprise"}]}
 WIZARD = {"number": "+393471234567", "group": "mobile", "type": "pgsm", "activation": "wizard", "username": "8001"}
 

@@ -40,7 +40,9 @@ def test_the_demo_run_reads_as_sentences(playbook):
         "[WARNING]: keepalive is on for 1 account (clients older than 11.1 cannot answer it and become unreachable, "
         "and it costs battery and traffic): +393351112233",
         "[WARNING]: 3 accounts have a plain-text password in the state (use !vault or the secrets file): "
-        "+393351112233, +390212345601 and +390212345602"]
+        "+393351112233, +390212345601 and +390212345602",
+        "[WARNING]: 2 SMS pending (393471234567.installation.1, 393489876543.installation.1): no SMS gateway is "
+        "configured; set switchboard_sms_gateway and run again"]
     assert not NO_DICT.search(output)
 
     path = playbook.state_dir / "field-sales.yml"

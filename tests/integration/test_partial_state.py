@@ -8,7 +8,7 @@ from ansible_collections.switchboard.pbx.plugins.module_utils import engine
 from ansible_collections.switchboard.pbx.plugins.module_utils.errors import InvalidState
 
 ORGANISATION = {
-    "provisioning_profiles": [{"name": "enterprise"}],
+    "provisioning_profiles": [{"name": "enterprise", "base_url": "http://127.0.0.1:5080"}],
     "networks": [{"name": "offices", "networks": ["10.20.0.0/16"]}],
     "groups": [{"name": "office"}, {"name": "mobile", "provisioning_profile": "enterprise"}],
     "numbers": [{"number": "+390212345601", "group": "office"}, {"number": "+390212345602", "group": "office"}],

@@ -31,7 +31,8 @@ def test_a_missing_subscriber_row_is_reported_not_a_crash(tmp_path, pbx_dsn):
     output, result = info(playbook, kinds=["accounts"])
     assert result["account_status"]["+390212345601"] == {
         "last_status": "created", "last_status_date": result["account_status"]["+390212345601"]["last_status_date"],
-        "enabled": False, "subscriber_row": "missing"}
+        "enabled": False, "subscriber_row": "missing",
+        "history": [{"at": result["account_status"]["+390212345601"]["last_status_date"], "event": "created", "detail": None}]}
     assert result["account_status"]["+390212345602"]["enabled"] is True
     assert ("[WARNING]: 1 account(s) have no subscriber row in domain %s and cannot register: +390212345601"
             % SIP_DOMAIN) in one_line(output)

@@ -14,7 +14,7 @@ VAULTED = "!vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  6162636465\n"
 
 
 def declared(tmp_path, accounts, devices):
-    state = ("groups:\n  - name: desks\nprovisioning_profiles:\n  - name: mobile\naccounts:\n%s\ndevices:\n%s\n"
+    state = ("groups:\n  - name: desks\nprovisioning_profiles:\n  - name: mobile\n    base_url: http://127.0.0.1:5080\naccounts:\n%s\ndevices:\n%s\n"
              % (accounts, devices))
     write_state(tmp_path / "state", {"s.yml": state})
     return load_declared(str(tmp_path / "state"))[0]

@@ -30,7 +30,7 @@ def test_a_wizard_number_that_cannot_receive_sms_is_refused(tmp_path, number, ki
 def test_mobile_and_fixed_line_or_mobile_numbers_are_accepted(tmp_path, number):
     """+1 201 555 0123 is FIXED_LINE_OR_MOBILE: the North American plan does not tell them apart."""
     write_state(tmp_path / "state", {"s.yml": {"groups": [{"name": "mobile", "provisioning_profile": "p"}],
-                                               "provisioning_profiles": [{"name": "p"}],
+                                               "provisioning_profiles": [{"name": "p", "base_url": "http://127.0.0.1:5080"}],
                                                "accounts": [wizard(number=number)]}})
     declared, _warnings = load_declared(str(tmp_path / "state"))
     assert list(declared.objects("accounts")) == [number]

@@ -8,7 +8,7 @@ from ansible_collections.switchboard.pbx.plugins.module_utils.errors import Inva
 
 GROUPS = [{"name": "office", "ip_listing": {"enabled": True, "allow": ["10.1.0.0/16"]}},
           {"name": "mobile", "provisioning_profile": "enterprise"}]
-PROFILES = [{"name": "enterprise"}]
+PROFILES = [{"name": "enterprise", "base_url": "http://127.0.0.1:5080"}]
 
 
 def account(**fields):

@@ -195,9 +195,9 @@ class Database:
             raise SwitchboardError(migrations.dropped_message(work.dropped))
         for table, _owner in work.dropped:
             for statement in work.missing_sql[table]:
-                self.execute(statement)
+                self.execute(migrations.for_engine(statement, self.engine))
         for statement in work.sql:
-            self.execute(statement)
+            self.execute(migrations.for_engine(statement, self.engine))
         return work.created + ["%s (recreated empty)" % table for table, _owner in work.dropped]
 
     def check_domain(self, sip_domain, record):

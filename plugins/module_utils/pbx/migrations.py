@@ -54,11 +54,30 @@ V3_TRUSTED_PEERS = """
 CREATE TABLE sb_trusted_peers (name VARCHAR(64) PRIMARY KEY, data TEXT NOT NULL);
 """
 
+# Version 4: the activation lifecycle (issue 7). Every SMS is an outbox row written in the apply's own
+# transaction, unique per (account, stage, generation), so that it is sent at most once; tokens are kept
+# as sha256 only; the history is the account's timeline. No foreign keys: history survives a deletion.
+# sb_history.id is SQLite's rowid there; on PostgreSQL the id column is made SERIAL (database.ensure_schema).
+V4_ACTIVATION = """
+CREATE TABLE sb_sms_outbox (id VARCHAR(96) PRIMARY KEY, account VARCHAR(32) NOT NULL, stage VARCHAR(16) NOT NULL,
+    generation INTEGER NOT NULL, state VARCHAR(16) NOT NULL, to_number VARCHAR(32) NOT NULL,
+    created_at VARCHAR(32) NOT NULL, updated_at VARCHAR(32) NOT NULL, detail TEXT,
+    UNIQUE (account, stage, generation));
+CREATE TABLE sb_tokens (token_hash VARCHAR(64) PRIMARY KEY, account VARCHAR(32) NOT NULL, purpose VARCHAR(16) NOT NULL,
+    message_id VARCHAR(96), expires_at VARCHAR(32) NOT NULL, used_at VARCHAR(32));
+CREATE INDEX sb_tokens_account_idx ON sb_tokens (account);
+CREATE TABLE sb_history (id INTEGER PRIMARY KEY, at VARCHAR(32) NOT NULL, account VARCHAR(32) NOT NULL,
+    event VARCHAR(32) NOT NULL, detail TEXT);
+CREATE INDEX sb_history_account_idx ON sb_history (account);
+CREATE TABLE sb_client_keys (account VARCHAR(32) PRIMARY KEY, public_key TEXT NOT NULL, uploaded_at VARCHAR(32) NOT NULL);
+"""
+
 # (version, what it does, DDL)
 MIGRATIONS = (
     (1, "the project's tables", V1_PROJECT_TABLES),
     (2, "sb_meta: the platform's SIP domain", V2_META),
     (3, "sb_trusted_peers: names and descriptions of trusted peers", V3_TRUSTED_PEERS),
+    (4, "sb_sms_outbox, sb_tokens, sb_history, sb_client_keys: the activation lifecycle", V4_ACTIVATION),
 )
 LATEST = MIGRATIONS[-1][0]
 
@@ -69,6 +88,11 @@ _VERSION_ROW = re.compile(r"INSERT INTO version\s*\(table_name, table_version\)\
 
 def statements(sql):
     return [s.strip() for s in sql.split(";\n") if s.strip() and not s.strip().startswith("--")]
+
+
+def for_engine(statement, engine):
+    """SQLite numbers an INTEGER PRIMARY KEY by itself (its rowid); PostgreSQL needs SERIAL for that."""
+    return statement.replace("id INTEGER PRIMARY KEY", "id SERIAL PRIMARY KEY") if engine == "postgres" else statement
 
 
 def table_of(statement):
