@@ -37,33 +37,6 @@ IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605
 ANDROID = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/124.0 Mobile Safari/537.36"
 FUTURE, PAST = "2099-01-01 00:00:00", "2000-01-01 00:00:00"
 
-# --- TEMPORARY (remove at merge): migration 4 of activation-schema.md, written by the outbox engineer in
-# plugins/module_utils/pbx/migrations.py. Created here only when the engine did not create it.
-MIGRATION_4 = """
-CREATE TABLE sb_sms_outbox (id VARCHAR(96) PRIMARY KEY, account VARCHAR(32) NOT NULL, stage VARCHAR(16) NOT NULL,
-    generation INTEGER NOT NULL, state VARCHAR(16) NOT NULL, to_number VARCHAR(32) NOT NULL,
-    created_at VARCHAR(32) NOT NULL, updated_at VARCHAR(32) NOT NULL, detail TEXT, UNIQUE (account, stage, generation));
-CREATE TABLE sb_tokens (token_hash VARCHAR(64) PRIMARY KEY, account VARCHAR(32) NOT NULL, purpose VARCHAR(16) NOT NULL,
-    message_id VARCHAR(96), expires_at VARCHAR(32) NOT NULL, used_at VARCHAR(32));
-CREATE INDEX sb_tokens_account_idx ON sb_tokens (account);
-CREATE TABLE sb_history (id {id}, at VARCHAR(32) NOT NULL, account VARCHAR(32) NOT NULL, event VARCHAR(32) NOT NULL,
-    detail TEXT);
-CREATE INDEX sb_history_account_idx ON sb_history (account);
-CREATE TABLE sb_client_keys (account VARCHAR(32) PRIMARY KEY, public_key TEXT NOT NULL, uploaded_at VARCHAR(32) NOT NULL)
-"""
-
-
-def temporary_migration_4(dsn):
-    if not db_rows(dsn, "SELECT count(*) FROM sb_schema WHERE version >= 4")[0][0]:
-        key = "INTEGER PRIMARY KEY" if dsn.startswith("sqlite") else "SERIAL PRIMARY KEY"
-        for statement in MIGRATION_4.format(id=key).split(";\n"):
-            db_rows(dsn, statement)
-    # the profile fields the outbox engineer adds to state_schema.py / model.normalize_profile: at merge,
-    # declare base_url and download_urls in the wizard fixture's profile instead
-    db_rows(dsn, "UPDATE sb_provisioning_profiles SET data = ?",
-            (json.dumps({"name": "mobile-app", "description": None, "base_url": "http://127.0.0.1:5080",
-                         "download_urls": DOWNLOADS}),))
-# --- end TEMPORARY
 
 
 def token_row(dsn, token, purpose, expires_at=FUTURE, used_at=None, account=NUMBER):
@@ -77,14 +50,14 @@ def token_row(dsn, token, purpose, expires_at=FUTURE, used_at=None, account=NUMB
 @pytest.fixture
 def wizard(tmp_path, pbx_dsn):
     state = write_state(tmp_path / "state", {"s.yml": {
-        "provisioning_profiles": [{"name": "mobile-app"}],
+        "provisioning_profiles": [{"name": "mobile-app", "base_url": "http://127.0.0.1:5080",
+                                   "download_urls": DOWNLOADS}],
         "groups": [{"name": "mobile", "provisioning_profile": "mobile-app"}],
         "accounts": [{"number": NUMBER, "group": "mobile", "type": "pgsm", "activation": "wizard",
                       "username": USERNAME, "owner": "Marco Rossi", "keepalive": True},
                      {"number": PLAIN_NUMBER, "group": "mobile", "type": "pgsm", "username": PLAIN_USERNAME,
                       "password": PLAIN_PASSWORD, "security_model": "zrtp"}]}})
     engine.run(engine.Options(str(state), pbx_dsn, DOMAIN, report_dir=str(tmp_path / "reports")))
-    temporary_migration_4(pbx_dsn)
     return pbx_dsn
 
 
@@ -99,7 +72,10 @@ def status(dsn):
 
 
 def history(dsn):
-    return [row[0] for row in db_rows(dsn, "SELECT event FROM sb_history WHERE account = ? ORDER BY at, id", (NUMBER,))]
+    """The events after the account's creation (the engine records `created` when it makes the account)."""
+    events = [row[0] for row in db_rows(dsn, "SELECT event FROM sb_history WHERE account = ? ORDER BY at, id", (NUMBER,))]
+    assert events[:1] == ["created"]
+    return events[1:]
 
 
 def disabled(dsn):
@@ -182,8 +158,7 @@ def test_the_next_reconcile_keeps_the_activated_account_enabled_with_its_passwor
     assert answer.status_code == 200, answer.text
     ha1 = db_rows(wizard, "SELECT ha1 FROM subscriber WHERE username = ?", (USERNAME,))
     result = engine.run(engine.Options(str(tmp_path / "state"), wizard, DOMAIN, report_dir=str(tmp_path / "reports")))
-    # TEMPORARY (until the profile fields are declared in state files): the patched profile is rewritten
-    assert [change for change in result["changes"] if not change.startswith("update provisioning_profiles/")] == []
+    assert result["changes"] == []
     assert db_rows(wizard, "SELECT ha1 FROM subscriber WHERE username = ?", (USERNAME,)) == ha1
     assert (status(wizard), disabled(wizard)) == ("activated", False)
 
@@ -224,6 +199,7 @@ def test_a_bad_public_key_is_refused_before_anything_is_consumed(service, wizard
 
 
 def test_delivery_reports_move_the_outbox_and_write_history(service, wizard):
+    db_rows(wizard, "DELETE FROM sb_sms_outbox")  # the engine queued the installation SMS: here both were accepted
     for stage in ("installation", "activation"):
         db_rows(wizard, "INSERT INTO sb_sms_outbox (id, account, stage, generation, state, to_number, created_at, "
                 "updated_at) VALUES (?, ?, ?, 1, 'accepted', ?, ?, ?)", ("393471234567.%s.1" % stage, NUMBER, stage,
@@ -255,6 +231,7 @@ def test_two_activations_at_once_hand_out_one_configuration(service, wizard):
 
 
 def test_delivery_reports_are_taken_from_the_allowed_addresses_only(service, wizard):
+    db_rows(wizard, "DELETE FROM sb_sms_outbox")  # the engine queued the installation SMS: here it was accepted
     db_rows(wizard, "INSERT INTO sb_sms_outbox (id, account, stage, generation, state, to_number, created_at, "
             "updated_at) VALUES ('393471234567.installation.1', ?, 'installation', 1, 'accepted', ?, ?, ?)",
             (NUMBER, NUMBER, PAST, PAST))
@@ -296,7 +273,6 @@ def test_role_runs_the_service_under_a_pid_file_and_stops_it_by_pid(tmp_path, pg
     dsn = pg_cluster.new_database("provisioning_role")
     engine.run(engine.Options(str(write_state(tmp_path / "state", {"s.yml": {"groups": [{"name": "office"}]}})), dsn,
                               DOMAIN, report_dir=str(tmp_path / "reports")))
-    temporary_migration_4(dsn)
     book = Playbook(tmp_path, dsn)
     site = tmp_path / "provisioning.yml"
     site.write_text("- hosts: all\n  gather_facts: false\n  roles:\n    - role: switchboard.pbx.provisioning\n")
