@@ -42,6 +42,7 @@ class Lab:
         self.state_file = self.inventory / "state" / "lab.yml"
         self.addresses = self.move_devices()
         self.sip_port, self.rpc_port = free_port("127.0.0.1", ("udp", "tcp")), free_port("127.0.0.1", ("tcp",))
+        self.provisioning_port = free_port("127.0.0.1", ("tcp",))
         self.outputs = []
 
     def move_devices(self):
@@ -64,7 +65,7 @@ class Lab:
     def playbook(self, name):
         # the lab's fixed ports are the only thing overridden: everything else is the lab inventory's own
         variables = {"kamailio_sip_port": self.sip_port, "kamailio_rpc_port": self.rpc_port,
-                     "switchboard_fleet_sip_port": 0}
+                     "provisioning_listen": "127.0.0.1:%d" % self.provisioning_port, "switchboard_fleet_sip_port": 0}
         done = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(self.inventory),
                                str(REPO / "playbooks" / name), "-e", json.dumps(variables)],
                               cwd=self.root, env=self.env(), capture_output=True, text=True, timeout=300, check=False)
@@ -81,13 +82,14 @@ class Lab:
     def sshd_pids(self):
         return {path.parent.name: int(path.read_text()) for path in (self.var / "devices").glob("*/sshd.pid")}
 
-    def stop_kamailio(self):
-        pid_file = self.var / "kamailio" / "kamailio.pid"
-        if pid_file.exists():
-            try:
-                os.kill(int(pid_file.read_text()), signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+    def stop_servers(self):
+        """Kamailio and the provisioning service that lab.yml started, by PID."""
+        for pid_file in (self.var / "kamailio" / "kamailio.pid", self.var / "provisioning" / "provisioning.pid"):
+            if pid_file.exists():
+                try:
+                    os.kill(int(pid_file.read_text()), signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
 
 
 @pytest.fixture
@@ -99,7 +101,7 @@ def lab():
     yield started
     if (started.var / "devices").exists():
         started.devices("down", str(started.var))
-    started.stop_kamailio()
+    started.stop_servers()
     shutil.rmtree(root, ignore_errors=True)
 
 
