@@ -77,8 +77,8 @@ def _revoke(db, options, account, now):
     links = db.query("SELECT count(*) FROM sb_tokens WHERE account = ? AND used_at IS NULL", (number,))[0][0]
     db.execute("DELETE FROM sb_client_keys WHERE account = ?", (number,))
     db.execute("UPDATE sb_tokens SET used_at = ? WHERE account = ? AND used_at IS NULL", (now, number))
-    detail = "%d stored key%s deleted, %d open link%s invalidated" % (keys, "" if keys == 1 else "s",
-                                                                     links, "" if links == 1 else "s")
+    detail = "%d stored key%s deleted, %d open link%s invalidated" % (
+        keys, "" if keys == 1 else "s", links, "" if links == 1 else "s")
     activation.add_history(db, now, [(number, "keys_revoked", detail)])
     return {"changed": True, "message": ("would revoke the keys of %s" if options.check_mode else "revoked the keys of %s")
             % number, "summary_text": [detail], "warnings": []}

@@ -17,7 +17,7 @@ description:
   - A gateway that is down leaves the messages queued (a warning); the next run sends them. Messages that failed or
     may have been sent are reported with the exact action that sends them again (M(switchboard.pbx.sip_account)
     O(switchboard.pbx.sip_account#module:action)).
-  - In check mode nothing is sent or written; RV(sms.would_send) lists what would be sent.
+  - In check mode nothing is sent or written; the C(would_send) list of RV(sms) names what would be sent.
 author: Switchboard developers (@switchboard)
 extends_documentation_fragment:
   - switchboard.pbx.pbx

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import hashlib
-import json
 import os
 import stat
 import sys
@@ -36,7 +35,6 @@ ACTIVATE_TOKEN = "activate-token-0123456789abcdef"
 IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
 ANDROID = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/124.0 Mobile Safari/537.36"
 FUTURE, PAST = "2099-01-01 00:00:00", "2000-01-01 00:00:00"
-
 
 
 def token_row(dsn, token, purpose, expires_at=FUTURE, used_at=None, account=NUMBER):
