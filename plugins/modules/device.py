@@ -80,7 +80,7 @@ def provision(module, _engine):
     result = reconcile.run(fleet_options(module, workers=1, devices=(module.params["name"],)))
     [device] = result.pop("devices")
     result.update(status=device["status"], device=device)
-    for name in ("summary", "failed_devices"):
+    for name in ("summary", "message", "failed_devices"):
         result.pop(name)
     return result
 

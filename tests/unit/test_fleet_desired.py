@@ -84,3 +84,9 @@ def test_the_per_host_door_refuses_a_device_the_state_does_not_declare(tmp_path)
         reconcile.run(options)
     assert str(refused.value) == "device desk-zz is not declared in %s" % (tmp_path / "state")
     assert not (tmp_path / "none.sqlite").exists()
+
+
+def test_the_fleet_result_reads_as_a_sentence():
+    assert reconcile.sentence({"unchanged": 1, "changed": 2}, False) == "3 devices: 2 changed and 1 unchanged"
+    assert reconcile.sentence({"unreachable": 1}, True) == "1 device: 1 unreachable (check mode: nothing was written)"
+    assert reconcile.sentence({}, False) == "no device declared"

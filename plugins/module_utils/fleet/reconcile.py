@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from .. import declared as declared_state
 from ..errors import SwitchboardError
+from ..report import counted, joined
 from ..pbx.database import database_exists, transaction
 from ..pbx.rpc import KamailioRpc, RpcError, RpcUnavailable
 from . import platforms
@@ -214,11 +215,21 @@ def failure_line(outcome):
     return "%s (%s): %s: %s" % (outcome.wish.name, outcome.wish.address, outcome.status, outcome.reason)
 
 
+def sentence(summary, check_mode):
+    """'3 devices: 2 changed, 1 unchanged' from the per-result counts (the task output names no dict)."""
+    total = sum(summary.values())
+    parts = ["%d %s" % (count, status) for status, count in sorted(summary.items(), key=lambda item: (-item[1], item[0]))]
+    text = "%s: %s" % (counted(total, "device"), joined(parts)) if parts else "no device declared"
+    return text + (" (check mode: nothing was written)" if check_mode else "")
+
+
 def _result(outcomes, options, warnings, seconds):
     failed = [o for o in outcomes if o.failed]
+    summary = dict(collections.Counter(o.status for o in outcomes))
     result = {
         "changed": any(o.writes for o in outcomes) or (options.check_mode and any(o.status == CHANGED for o in outcomes)),
-        "summary": dict(collections.Counter(o.status for o in outcomes)),
+        "summary": summary,
+        "message": sentence(summary, options.check_mode),
         "devices": [device_report(o) for o in outcomes],
         "failed_devices": [failure_line(o) for o in failed],
         "seconds": round(seconds, 2),
