@@ -51,3 +51,23 @@ options:
       - Defaults to C(~/.cache/switchboard/reports) (C($XDG_CACHE_HOME) when set) on the managed host. Files are readable by their owner only.
     type: path
 """
+
+    # Modules that may send SMS (door.SMS_ARGS).
+    SMS = r"""
+options:
+  sms_gateway:
+    description:
+      - Where the activation SMS go, usually the inventory variable C(switchboard_sms_gateway),
+        C(file:///ABSOLUTE/DIR) (one JSON file per message) or C(kannel://USER@HOST:PORT?smsc=ID).
+      - A message is queued in the transaction that makes it due; after the commit it is sent, exactly once.
+        A gateway that is down leaves it queued (a warning) and the next run sends it.
+      - Messages that failed or may have been sent are never sent again by themselves; the warning names the action
+        that sends them again. Without a gateway the messages stay queued.
+    type: str
+  sms_password:
+    description: The Kannel sendsms password (from the vault).
+    type: str
+  sms_rate:
+    description: Messages per second at most (C(switchboard_sms_rate)); unset or V(0) for no limit.
+    type: float
+"""

@@ -21,16 +21,8 @@ description:
 author: Switchboard developers (@switchboard)
 extends_documentation_fragment:
   - switchboard.pbx.pbx
+  - switchboard.pbx.pbx.SMS
 options:
-  sms_gateway:
-    description: Where SMS go (C(switchboard_sms_gateway)), C(file:///ABSOLUTE/DIR) or C(kannel://USER@HOST:PORT?smsc=ID).
-    type: str
-  sms_password:
-    description: The Kannel sendsms password (from the vault).
-    type: str
-  sms_rate:
-    description: Messages per second at most (C(switchboard_sms_rate)); unset or V(0) for no limit.
-    type: float
   lock_timeout:
     description: Seconds to wait for the PBX database's write lock.
     type: float

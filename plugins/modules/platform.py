@@ -20,6 +20,7 @@ description:
 author: Switchboard developers (@switchboard)
 extends_documentation_fragment:
   - switchboard.pbx.pbx
+  - switchboard.pbx.pbx.SMS
   - switchboard.pbx.pbx.STATE
 options:
   state_dir:
@@ -64,21 +65,6 @@ options:
       - How many plan files (the newest) stay in O(report_dir); older ones are removed. V(0) keeps them all.
     type: int
     default: 50
-  sms_gateway:
-    description:
-      - Where the activation SMS go, usually the inventory variable C(switchboard_sms_gateway),
-        C(file:///ABSOLUTE/DIR) (one JSON file per message) or C(kannel://USER@HOST:PORT?smsc=ID).
-      - In the transaction that creates a wizard account its installation SMS is queued; after the commit it is sent,
-        exactly once. A gateway that is down leaves it queued (a warning) and the next run sends it.
-      - Messages that failed or may have been sent are never sent again by themselves; the warning names the action
-        that sends them again. Without a gateway the messages stay queued.
-    type: str
-  sms_password:
-    description: The Kannel sendsms password (from the vault).
-    type: str
-  sms_rate:
-    description: Messages per second at most (C(switchboard_sms_rate)); unset or V(0) for no limit.
-    type: float
   passwords:
     description:
       - Clear passwords by account number, as a mapping or its JSON text.

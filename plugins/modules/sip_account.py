@@ -25,6 +25,7 @@ description:
 author: Switchboard developers (@switchboard)
 extends_documentation_fragment:
   - switchboard.pbx.pbx
+  - switchboard.pbx.pbx.SMS
   - switchboard.pbx.pbx.STATE
 options:
   number:
@@ -133,15 +134,6 @@ options:
   rpc_url:
     description: Kamailio's JSON-RPC URL; registrations of a disabled, changed or revoked account are dropped at once.
     type: str
-  sms_gateway:
-    description: Where SMS go (C(switchboard_sms_gateway)), C(file:///ABSOLUTE/DIR) or C(kannel://USER@HOST:PORT?smsc=ID).
-    type: str
-  sms_password:
-    description: The Kannel sendsms password (from the vault).
-    type: str
-  sms_rate:
-    description: Messages per second at most (C(switchboard_sms_rate)).
-    type: float
 """
 
 EXAMPLES = r"""

@@ -14,7 +14,7 @@ import json
 
 from ..errors import SwitchboardError
 from ..model import account_numbers
-from .store import ACL_FLAG, ACL_NETWORK, MAIN_NUMBER, OBJECT_TABLES, PREFERENCES, Actual, PbxRows
+from .store import OBJECT_TABLES, PREFERENCES, AccountRows, Actual
 
 
 def _placeholders(values):
@@ -111,25 +111,16 @@ def _pbx_rows(db, domain, usernames):
     users = "username IN (%s)" % _placeholders(usernames)
     where = "domain = ? AND " + users
     params = (domain,) + tuple(usernames)
-    aliases, networks = {}, {}
+    found = AccountRows()
     for alias, username in db.query("SELECT alias_username, username FROM dbaliases WHERE alias_domain = ? AND "
                                     + users, params):
-        aliases.setdefault(username, set()).add(alias)
-    disabled = {row[0] for row in db.query("SELECT username FROM grp WHERE grp = 'disabled' AND %s" % where, params)}
-    acl_flag, main_numbers, channels = set(), {}, {}
+        found.aliases.setdefault(username, set()).add(alias)
+    found.disabled.update(row[0] for row in db.query("SELECT username FROM grp WHERE grp = 'disabled' AND %s" % where,
+                                                     params))
     for username, attribute, value in db.query("SELECT username, attribute, value FROM usr_preferences WHERE %s "
                                                "AND attribute IN (?, ?, ?, ?)" % where, params + PREFERENCES):
-        if attribute == ACL_FLAG:
-            acl_flag.add(username)
-        elif attribute == ACL_NETWORK:
-            networks.setdefault(username, []).append(value)
-        elif attribute == MAIN_NUMBER:
-            main_numbers[username] = value
-        else:
-            channels[username] = int(value) if value.isdigit() else value  # anything else is drift
-    return {username: PbxRows(ha1, ha1b, frozenset(aliases.get(username, ())), username in disabled,
-                              tuple(sorted(networks.get(username, ()))) if username in acl_flag else None,
-                              main_number=main_numbers.get(username), voice_channels=channels.get(username))
+        found.preference(username, attribute, value)
+    return {username: found.pbx_rows(username, ha1, ha1b)
             for username, ha1, ha1b in db.query("SELECT username, ha1, ha1b FROM subscriber WHERE %s" % where, params)}
 
 

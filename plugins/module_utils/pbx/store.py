@@ -133,12 +133,36 @@ def read_actual(db, domain, tolerant=False):
     return Actual(objects, status, pbx, unknown_rows, unreadable or [])
 
 
+class AccountRows:
+    """An account's rows in Kamailio's tables, gathered per username, then made into PbxRows: the one place that
+    says what each row means (the full read and the one-account door's read both use it)."""
+
+    def __init__(self):
+        self.aliases, self.disabled, self.acl_flag, self.networks = {}, set(), set(), {}
+        self.main_numbers, self.channels = {}, {}
+
+    def preference(self, username, attribute, value):
+        if attribute == ACL_FLAG:
+            self.acl_flag.add(username)
+        elif attribute == ACL_NETWORK:
+            self.networks.setdefault(username, []).append(value)
+        elif attribute == MAIN_NUMBER:
+            self.main_numbers[username] = value
+        elif attribute == CHANNELS:
+            self.channels[username] = int(value) if value.isdigit() else value  # anything else is drift
+
+    def pbx_rows(self, username, ha1, ha1b):
+        return PbxRows(ha1, ha1b, frozenset(self.aliases.get(username, ())), username in self.disabled,
+                       tuple(sorted(self.networks.get(username, ()))) if username in self.acl_flag else None,
+                       main_number=self.main_numbers.get(username), voice_channels=self.channels.get(username))
+
+
 def _kamailio(db, owners):
     """Kamailio's rows of every domain, one query per table: the ones accounts own, per username, and the rest.
     The test for "an account of this domain owns it" is inline: it runs for every row (400k at 100k accounts)."""
     here, account_of, unknown = owners.domain, owners.account_of, []
-    aliases, disabled, acl_flag, networks = {}, set(), set(), {}
-    main_numbers, channels = {}, {}
+    found = AccountRows()
+    aliases, disabled = found.aliases, found.disabled
     for row_id, alias, alias_domain, username, domain in db.query(
             "SELECT id, alias_username, alias_domain, username, domain FROM dbaliases"):
         # A primary number (most rows) is tested here; the rest by whether the account holds the number.
@@ -157,22 +181,14 @@ def _kamailio(db, owners):
             "SELECT id, username, domain, attribute, value FROM usr_preferences"):
         if domain != here or username not in account_of:
             unknown.append(owners.user_row("usr_preferences", row_id, username, domain, attribute))
-        elif attribute == ACL_FLAG:
-            acl_flag.add(username)
-        elif attribute == ACL_NETWORK:
-            networks.setdefault(username, []).append(value)
-        elif attribute == MAIN_NUMBER:
-            main_numbers[username] = value
-        elif attribute == CHANNELS:
-            channels[username] = int(value) if value.isdigit() else value  # anything else is drift
+        else:
+            found.preference(username, attribute, value)
     pbx = {}
     for row_id, username, domain, ha1, ha1b in db.query("SELECT id, username, domain, ha1, ha1b FROM subscriber"):
         if domain != here or username not in account_of:
             unknown.append(owners.user_row("subscriber", row_id, username, domain))
             continue
-        pbx[username] = PbxRows(ha1, ha1b, frozenset(aliases.get(username, ())), username in disabled,
-                                tuple(sorted(networks.get(username, ()))) if username in acl_flag else None,
-                                main_number=main_numbers.get(username), voice_channels=channels.get(username))
+        pbx[username] = found.pbx_rows(username, ha1, ha1b)
     return pbx, unknown
 
 
