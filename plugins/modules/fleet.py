@@ -58,7 +58,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 message:
-  description: The counts of O(summary) in a sentence, for the task output.
+  description: The counts of RV(summary) in a sentence, for the task output.
   returned: always
   type: str
   sample: "20 devices: 16 unchanged, 3 changed and 1 unreachable"
