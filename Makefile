@@ -23,7 +23,7 @@ schema: schemas/state.schema.json
 
 setup: $(VENV)/.installed $(COLLECTION_LINK)
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt pyproject.toml
 	@if ! $(BASE_PYTHON) -c 'import ensurepip' 2>/dev/null; then $(MAKE) --no-print-directory system-packages PACKAGES=python3-venv; fi
 	$(BASE_PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
@@ -32,6 +32,7 @@ $(VENV)/.installed: requirements.txt
 	else \
 		$(PY) -m pip install --quiet 'ansible-core>=2.19,<2.20' -r requirements.txt; \
 	fi
+	$(PY) -m pip install --quiet --editable .
 	touch $@
 
 $(COLLECTION_LINK):
