@@ -12,6 +12,7 @@ import os
 import tempfile
 
 from ..errors import SwitchboardError
+from . import html_page, junit, markdown
 
 SUFFIXES = {"json": ".json", "md": ".md", "html": ".html", "junit": ".junit.xml"}
 
@@ -20,7 +21,7 @@ def as_json(model):
     return json.dumps(model, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-RENDERERS = {"json": as_json}
+RENDERERS = {"json": as_json, "md": markdown.render, "html": html_page.render, "junit": junit.render}
 
 
 def rendered(model, fmt):
