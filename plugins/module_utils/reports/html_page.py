@@ -82,7 +82,7 @@ def _context(context):
 
 def _kinds_index(summary):
     items = "".join('<li><a href="#kind-%s">%s</a>: %s</li>' % (escape(kind), escape(kind), words.kind_counts(counts))
-                    for kind, counts in summary["by_kind"].items())
+                    for kind, counts in sorted(summary["by_kind"].items()))  # the order of the sections below
     return '<nav id="kinds"><h2>Objects by kind</h2><ul>%s</ul></nav>\n' % items
 
 

@@ -10,6 +10,7 @@ smuggle HTML into the comment."""
 from __future__ import annotations
 
 from . import words
+from .model import ACTIONS
 
 MAX_CHARS = 60000  # under the forges' 65,536, with room for the pipeline's own heading
 FOLD_ROWS = 50
@@ -44,7 +45,7 @@ def _summary_lines(model):
     _word, sentence = words.verdict(summary, model["report"])
     lines = ["## Switchboard %s: %s" % (model["report"], cell(sentence)), "", "| summary | count |", "|---|---:|"]
     lines += ["| %s | %s |" % (label, words.summary_value(summary, key)) for key, label in words.SUMMARY_ROWS]
-    actions = ", ".join("%d %s" % (n, action) for action, n in summary["actions"].items() if n)
+    actions = ", ".join("%d %s" % (summary["actions"][action], action) for action in ACTIONS if summary["actions"][action])
     if actions:
         lines += ["", "Actions: %s." % actions]
     return lines
