@@ -3,6 +3,7 @@ the summary in the verdict's colour, and the rendered DOM has the summary before
 
 import json
 import os
+import pathlib
 import subprocess
 
 import pytest
@@ -42,7 +43,7 @@ def page_requests(tmp_path, page):
 @pytest.fixture
 def drift_page(tmp_path):
     [path] = render.write(report_samples.drift_model(), ["html"], str(tmp_path / "reports"), "drift")
-    return tmp_path / "reports" / "drift.html"
+    return pathlib.Path(path)
 
 
 def test_the_net_log_would_show_a_request_of_the_page(tmp_path):
