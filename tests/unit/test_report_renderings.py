@@ -252,3 +252,13 @@ def test_a_password_in_a_change_never_reaches_any_rendering():
         assert "********" in text or fmt == "md", fmt  # Markdown names the changed field, never a value
     failure = ElementTree.fromstring(render.rendered(built, "junit")).find("testsuite/testcase/failure")
     assert failure.text == "owner: Ada -> Ada L.\npassword: ******** -> ******** (changed)"
+
+
+def test_an_unreadable_object_says_its_machine_reason_and_its_cause_in_every_rendering():
+    built = model.build("drift", [model.entry("devices/desk-1", "unreadable", reason="device_unreachable",
+                                              detail="ssh 10.0.0.1:22: timed out")], report_samples.CONTEXT)
+    assert ElementTree.fromstring(render.rendered(built, "junit")).find("testsuite/testcase/error").get("message") == (
+        "device_unreachable: ssh 10.0.0.1:22: timed out")
+    assert "| devices/desk-1 | unreadable |  |  | device\\_unreachable: ssh 10.0.0.1:22: timed out |" in render.rendered(
+        built, "md")
+    assert "<td>device_unreachable: ssh 10.0.0.1:22: timed out</td></tr>" in render.rendered(built, "html")

@@ -58,9 +58,9 @@ def kind_counts(counts):
 
 def why(obj):
     """The reason a reader needs first: the operator's for ignored drift, the error for what could not be read."""
-    if obj["status"] == "unreadable":
-        return obj["detail"] or obj["reason"] or "could not be read"
     parts = [part for part in (obj["reason"], obj["detail"]) if part]
+    if obj["status"] == "unreadable":
+        return ": ".join(parts) or "could not be read"
     if obj["ignored"]:
         parts.append("ignored: %s" % obj["ignored"])
     return "; ".join(parts)
