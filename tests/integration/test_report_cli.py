@@ -67,7 +67,17 @@ def test_a_summary_that_disagrees_with_its_objects_is_refused(tmp_path):
 
 def test_a_report_name_that_would_write_elsewhere_is_refused(tmp_path):
     assert _refused(tmp_path, lambda m: m.update(report="../../escape")) == (
-        'switchboard: error: FILE: report: "../../escape" is neither plan nor drift (rule: schemas/report.schema.json)\n')
+        'switchboard: error: FILE: report: "../../escape" is not one of "plan" or "drift" '
+        '(rule: schemas/report.schema.json)\n')
+
+
+def test_a_password_in_clear_is_refused_without_repeating_it(tmp_path):
+    error = _refused(tmp_path, lambda m: m["objects"][1]["after"].update(password="Clear-Text-Secret-1"))
+    assert error == ("switchboard: error: FILE: objects[1].after.password: a secret is only ever the mask ******** "
+                     "in a report (rule: schemas/report.schema.json)\n")
+    error = _refused(tmp_path, lambda m: m["objects"][1]["before"]["acl"][0].update(ha1="0cc175b9c0f1b6a831c399e2697"))
+    assert error == ("switchboard: error: FILE: objects[1].before.acl[0].ha1: is not allowed in a report (an HA1 never "
+                     "leaves the engine) (rule: schemas/report.schema.json)\n")
 
 
 def test_not_json_and_several_formats_to_standard_output_are_errors(tmp_path):
