@@ -164,6 +164,8 @@ def test_html_shows_the_before_and_after_of_each_changed_field_and_the_provenanc
             "2026-11-22T09:00:00+01:00, with uncommitted local edits (Add the sales team)</dd>") in page
     assert "<dt>platform</dt><dd>pbx.test.example, database sqlite /var/lib/pbx/pbx.sqlite</dd>" in page
     assert "<dt>operator</dt><dd>ada@ops-host</dd>" in page
+    assert ('<td class="address">accounts/+390212345602<br><small class="declared">declared at milano-office.yml: '
+            'accounts[1]</small></td>') in page
     assert page.index('id="summary"') < page.index('id="context"') < page.index('class="kind"')
 
 

@@ -37,6 +37,7 @@ table.objects { border-collapse: collapse; width: 100%%; margin: 8px 0; }
 table.objects th, table.objects td { border: 1px solid #dee2e6; padding: 3px 6px; vertical-align: top; text-align: left; }
 table.objects th { background: #f1f3f5; }
 td.address, td.whole { font-family: ui-monospace, monospace; overflow-wrap: anywhere; }
+small.declared { font-family: system-ui, sans-serif; color: #495057; }
 table.diff td { border: 0; padding: 0 6px 0 0; font-family: ui-monospace, monospace; }
 del { background: #ffe3e3; text-decoration: line-through; }
 ins { background: #d3f9d8; text-decoration: none; }
@@ -117,9 +118,10 @@ def _table(objects):
 def _row(obj):
     status = obj["status"]
     label = words.STATUS_LABELS[status] + (" (ignored)" if obj["ignored"] else "")
-    return '<tr class="%s"><td class="address">%s</td><td class="status-%s">%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n' % (
-        "ignored" if obj["ignored"] else status, escape(obj["address"]), status, label, escape(", ".join(obj["actions"])),
-        _changes(obj), escape(words.why(obj)))
+    declared = '<br><small class="declared">declared at %s</small>' % escape(obj["declared_at"]) if obj["declared_at"] else ""
+    return '<tr class="%s"><td class="address">%s%s</td><td class="status-%s">%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n' % (
+        "ignored" if obj["ignored"] else status, escape(obj["address"]), declared, status, label,
+        escape(", ".join(obj["actions"])), _changes(obj), escape(words.why(obj)))
 
 
 def _changes(obj):
