@@ -101,6 +101,9 @@ def test_all_four_renderings_carry_the_same_counts(name):
     assert counts_of_junit(render.rendered(built, "junit")) == {key: summary[key] for key in
                                                                 ("total", "drift", "unreadable", "ignored")}
     assert expected == {key: built["summary"][key] for key in keys}  # and JSON is the model itself
+    suites = ElementTree.fromstring(render.rendered(built, "junit")).findall("testsuite")
+    assert {suite.get("name"): int(suite.get("tests")) for suite in suites} == {
+        kind: sum(counts.values()) for kind, counts in summary["by_kind"].items()}
 
 
 def test_junit_has_a_suite_per_kind_and_a_case_per_object_with_the_reasons():
