@@ -55,7 +55,10 @@ def _read(path):
 
 @functools.lru_cache(maxsize=None)
 def _validator():
-    import jsonschema_rs  # the reference validator takes ~10 s over 100k objects; this one a fraction of a second
+    try:
+        import jsonschema_rs  # the reference validator takes ~10 s over 100k objects; this one a fraction of a second
+    except ImportError:
+        raise SwitchboardError("checking a saved report needs the Python package jsonschema-rs (requirements.txt)")
 
     with open(SCHEMA, encoding="utf-8") as handle:
         return jsonschema_rs.validator_for(json.load(handle))
