@@ -267,3 +267,17 @@ def test_an_unreadable_object_says_its_machine_reason_and_its_cause_in_every_ren
     assert "| devices/desk-1 | unreadable |  |  | device\\_unreachable: ssh 10.0.0.1:22: timed out |" in render.rendered(
         built, "md")
     assert "<td>device_unreachable: ssh 10.0.0.1:22: timed out</td></tr>" in render.rendered(built, "html")
+
+
+def test_missing_and_unreadable_objects_come_first_so_the_open_rows_and_a_capped_comment_show_them():
+    objects = [model.entry("accounts/+39%08d" % n, "changed", reason="fields_differ", fields=["owner"],
+                           before={"owner": "a"}, after={"owner": "b"}) for n in range(5000)]
+    objects += [model.entry("accounts/+3999999999", "missing", reason="declared_not_on_platform"),
+                model.entry("accounts/+3999999998", "unreadable", detail="row damaged")]
+    built = model.build("drift", objects, report_samples.CONTEXT)
+    page = render.rendered(built, "html")
+    open_part = page[:page.index('<details class="objects page">')]
+    assert open_part.index("accounts/+3999999998") < open_part.index("accounts/+3999999999") < open_part.index(
+        "accounts/+3900000000")
+    comment = render.rendered(built, "md")
+    assert "| accounts/+3999999999 | missing |" in comment and "left out" in comment

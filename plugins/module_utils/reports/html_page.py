@@ -88,7 +88,7 @@ def _kinds_index(summary):
 
 
 def _kind(kind, objects, counts):
-    listed = [obj for obj in objects if words.listed(obj)]
+    listed = words.listed_rows(objects)
     in_sync = [obj["address"] for obj in objects if not words.listed(obj)]
     parts = ['<section class="kind" id="kind-%s">\n<h2>%s <small>%s</small></h2>\n' % (
         escape(kind), escape(kind), words.kind_counts(counts))]

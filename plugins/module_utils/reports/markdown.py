@@ -57,7 +57,7 @@ def _context_lines(context):
 
 def _kind_section(kind, objects, counts, budget):
     """The lines of one kind, and how many of its listed objects fit in ``budget`` characters."""
-    listed = [obj for obj in objects if words.listed(obj)]
+    listed = words.listed_rows(objects)
     in_sync = sum(1 for obj in objects if not words.listed(obj))
     heading = ["", "### %s (%s)" % (cell(kind), words.kind_counts(counts))]
     if in_sync:

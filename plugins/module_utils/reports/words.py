@@ -51,6 +51,16 @@ def listed(obj):
     return obj["status"] != "in_sync" or bool(obj["ignored"])
 
 
+# The order rows are listed in within a kind: what could not be read, then what is missing, changed, unmanaged;
+# accepted drift last. So the rows a capped comment or the open part of a page shows are the ones that matter most.
+_RANK = {"unreadable": 0, "missing": 1, "changed": 2, "unmanaged": 3, "in_sync": 4}
+
+
+def listed_rows(objects):
+    """The listed objects of one kind, most important first, by address within each status (a stable sort)."""
+    return sorted((obj for obj in objects if listed(obj)), key=lambda obj: (bool(obj["ignored"]), _RANK[obj["status"]]))
+
+
 def kind_counts(counts):
     """'2 changed, 1 missing' from summary.by_kind[kind]; the statuses with no object are left out."""
     return ", ".join("%d %s" % (counts[s], label) for s, label in STATUS_LABELS.items() if counts.get(s))
