@@ -242,6 +242,10 @@ def test_every_field_of_the_report_schema_is_described():
     assert REPORT_SCHEMA["properties"]["format_version"] == {"const": model.FORMAT_VERSION, "description": (
         "The version of this format. Readers refuse a version they do not know (switchboard report does).")}
     assert _undescribed(REPORT_SCHEMA) == []
+    definitions = REPORT_SCHEMA["$defs"]
+    assert tuple(definitions["object"]["properties"]["status"]["enum"]) == model.STATUSES
+    assert tuple(definitions["object"]["properties"]["actions"]["items"]["enum"]) == model.ACTIONS
+    assert tuple(definitions["statusCounts"]["required"]) == model.STATUSES
 
 
 def test_a_password_in_a_change_never_reaches_any_rendering():
