@@ -195,8 +195,11 @@ def _in_csv_terms(csv_path, lines, found):
 
 def _in_line_order(problems):
     def key(problem):
-        line = re.match(r"line (\d+)", problem.path)
-        return (problem.file, int(line.group(1)) if line else 0, problem.path)
+        place = re.match(r"line (\d+)(?:: (\w+))?", problem.path)
+        if place is None:
+            return (problem.file, 0, -1, problem.path)
+        column = place.group(2)
+        return (problem.file, int(place.group(1)), COLUMNS.index(column) if column in COLUMNS else -1, problem.path)
     return sorted(problems, key=key)
 
 
@@ -273,7 +276,7 @@ def run(csv_path, state_dir, group, profile, activation=DEFAULT_ACTIVATION, out=
     rows, problems, notes = read_rows(csv_path, content)
     if out is not None and not is_state_file(out):
         problems.append(Problem(out, "", "is not a state file name", "state files end in .yml or .yaml"))
-    if problems:
+    if not rows:  # the header or the encoding is wrong (or every row is): nothing more to check
         raise BadRows(_in_line_order(problems))
     state, _warnings = declared_state.load(state_dir, cache_dir)  # an invalid state raises InvalidState
     for row in rows:
