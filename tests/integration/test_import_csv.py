@@ -5,6 +5,7 @@ good one becomes ONE new state file that plan and apply then take (with the wiza
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -134,3 +135,180 @@ def test_the_seeds_rows_corrected_import_plan_to_four_creates_and_apply_with_fou
                                     for n, a in zip(CORRECTED, accounts)}
     again = run_switchboard(["plan", "--detailed-exitcode"], env=env)
     assert again.returncode == 0, again.stdout + again.stderr
+
+
+def test_the_seeds_rows_as_plain_accounts_import_and_plan_once_their_passwords_are_given(tmp_path, state_dir,
+                                                                                       sqlite_dsn):
+    path = csv_file(tmp_path, SEED_ROWS)
+    done = import_csv(state_dir, path, "--activation", "plain")
+    assert done.returncode == 0, done.stderr
+    written = imported_file(state_dir)
+    assert done.stdout.splitlines() == [
+        "added 4 accounts to group sales (profile default, plain activation): wrote %s" % written,
+        "next: review and commit it, then `switchboard plan`"]
+    assert done.stderr.splitlines() == [
+        "note: plain accounts need a password, and an import never invents one: before plan and apply, add each "
+        "number with its password to the vault-encrypted secrets file (`ansible-vault edit FILE`, one "
+        "\"NUMBER: PASSWORD\" line per account, e.g. \"+391234567890: ...\"); until then the plan refuses to create them"]
+    seed_numbers = ["+391234567890", "+3932456753", "+39432242342", "+394325346546"]
+    options = engine.Options(str(state_dir), sqlite_dsn, SIP_DOMAIN, report_dir=str(tmp_path / "reports"),
+                             check_mode=True)
+    with pytest.raises(InvalidState) as no_passwords:
+        engine.run(options)
+    assert [str(p) for p in no_passwords.value.problems] == [
+        "%s: accounts[%d].password: a plain account needs a password when it is created (inline !vault, the secrets "
+        "file, or plain text) (rule: plain accounts need a password)" % (written.name, index) for index in range(4)]
+    passwords = {number: "Batch-password-%d" % index for index, number in enumerate(seed_numbers)}
+    planned = engine.run(dataclasses.replace(options, passwords=passwords))
+    assert sorted(c for c in planned["changes"] if c.startswith("create accounts/")) == [
+        "create accounts/%s" % number for number in sorted(seed_numbers + [MARCO_ROSSI])]
+    assert planned["sms"]["would_send"] == ["would send installation SMS to %s" % MARCO_ROSSI]  # none for plain
+    assert "Batch-password" not in done.stdout + done.stderr + written.read_text()
+
+
+# -- every kind of bad row, by line and column ------------------------------------------------------------
+
+def test_every_bad_row_is_reported_with_its_line_and_column_and_nothing_is_written(tmp_path, state_dir):
+    path = csv_file(tmp_path, HEADER + "\n".join([
+        "Marco Rossi,%s,,end-to-site,already declared in the state" % MARCO_ROSSI,  # 2
+        ",+393471111111,,SDES,no name",  # 3
+        "Anna Verdi,,anna@example.com,zrtp,no number",  # 4
+        "Bruno Neri,+39 347 222 2222,bruno@,end-to-site,spaces and a broken email",  # 5
+        "Carla Blu,+393473333333,,rot13,an unknown security model",  # 6
+        "Dario Gialli,+393473333333,,sdes,the number of line 6 again",  # 7
+        "Elena Rosa,+393474444444,,sdes,an unquoted, comma",  # 8
+        "Fabio Viola,0347555555,,sdes,no country code",  # 9
+        "Gina Grigi,+3934766666,,sdes,\"quoted, with a comma: fine, but no phone has this number\"",  # 10
+        "",  # a blank line is skipped
+        "Ugo Nero,%s,,sdes,Marco Rossi's secondary number" % GIULIA_SECONDARY,  # 12
+        "Vera Bianca,+393475555555,vera@example,sdes,%s" % ("x" * 256),  # 13
+        "Zeno Verde,+393476666666,zeno@example.com,ZRTP,\"a fine row: ZRTP in capitals is zrtp\"",  # 14
+    ]) + "\n")
+    done = import_csv(state_dir, path)
+    refused(done, path, [
+        "line 2: gsmNumber: '+393470000001' is declared twice (first at org.yml: accounts[0]) (rule: accounts are unique)",
+        "line 3: fullName: is empty (rule: fullName is required)",
+        "line 4: gsmNumber: is empty (rule: gsmNumber is required)",
+        "line 5: gsmNumber: '+39 347 222 2222' does not match: A phone number as a quoted string: E.164 (+391234567890) "
+        "or a short internal number (111). (rule: schema: pattern)",
+        "line 5: email: 'bruno@' is not an email address (rule: an email address is name@domain)",
+        "line 6: securityModel: 'rot13' is not one of: sdes, zrtp, end-to-site (rule: schema: enum)",
+        "line 7: gsmNumber: '+393473333333' is declared twice (first at line 6) (rule: accounts are unique)",
+        "line 8: has 6 values, the header names 5 columns (a value with a comma must be in double quotes) "
+        "(rule: a row has one value per header column)",
+        "line 9: gsmNumber: '0347555555' is not an E.164 mobile number (rule: wizard activation needs E.164)",
+        "line 10: gsmNumber: '+3934766666' is in no allocated range of its country's numbering plan: an activation SMS "
+        "cannot reach it (rule: wizard activation needs a mobile number)",
+        "line 12: gsmNumber: '+393470000002' is already the secondary number of +393470000001 (org.yml: accounts[0]) "
+        "(rule: a number belongs to at most one account)",
+        "line 13: email: 'vera@example' is not an email address (rule: an email address is name@domain)",
+        "line 13: description: 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…' (256 characters) is longer than 255 "
+        "characters (rule: schema: maxLength)",
+    ])
+    assert listing(state_dir) == ["org.yml"]
+
+
+def test_group_and_profile_problems_are_said_once_naming_the_option(tmp_path, state_dir):
+    path = csv_file(tmp_path, SEED_CORRECTED)
+    done = run_switchboard(["--state-dir", state_dir, "import-csv", path, "--group", "support", "--profile", "nope"])
+    refused(done, path, [
+        "--group: group 'support' is not declared (rule: a group must exist before accounts in it)",
+        "--profile: provisioning profile 'nope' is not declared (rule: references must exist)"])
+    done = run_switchboard(["--state-dir", state_dir, "import-csv", path, "--group", "sales", "--profile", "bare"])
+    refused(done, path, [
+        "--profile: provisioning profile 'bare' has no base_url: the SMS links start with it (rule: wizard activation "
+        "needs a provisioning profile with base_url)"])
+    assert listing(state_dir) == ["org.yml"]
+
+
+@pytest.mark.parametrize("content, lines", [
+    (b"fullName;gsmNumber;email;securityModel;description\nMario Colombo;+394325346546;;SDES;x\n",
+     ["line 1: the columns are separated by ';' (as Excel writes CSV in some languages): save the file as CSV with "
+      "',' separators (rule: CSV columns are separated by commas)"]),
+    (b"fullname,gsmNumber,phone,securityModel,description,description\nMario,+394325346546,,sdes,x,y\n",
+     ["line 1: column 'description' appears more than once (rule: the first line is the header %s)" % HEADER.strip(),
+      "line 1: unknown column 'fullname' (did you mean 'fullName'? names are case-sensitive) (rule: the first line is "
+      "the header %s)" % HEADER.strip(),
+      "line 1: unknown column 'phone' (rule: the first line is the header %s)" % HEADER.strip(),
+      "line 1: column 'fullName' is missing (rule: the first line is the header %s)" % HEADER.strip(),
+      "line 1: column 'email' is missing (rule: the first line is the header %s)" % HEADER.strip()]),
+    (HEADER.encode() + "Mario Colòmbo,+394325346546,,sdes,x\n".encode("cp1252"),
+     ["line 2: is not UTF-8 text (byte 0xf2 at offset 60): save the file as \"CSV UTF-8\" (rule: CSV files are UTF-8)"]),
+    (b"", ["line 1: is empty: the first line must be the header (rule: the first line is the header %s)"
+           % HEADER.strip()]),
+    (HEADER.encode(), ["has a header and no rows: nothing to import (rule: a batch has at least one row)"]),
+], ids=["semicolons", "columns", "not_utf8", "empty", "no_rows"])
+def test_a_wrong_header_or_encoding_is_named_and_nothing_is_written(tmp_path, state_dir, content, lines):
+    path = csv_file(tmp_path, content)
+    refused(import_csv(state_dir, path), path, lines)
+    assert listing(state_dir) == ["org.yml"]
+
+
+def test_a_byte_order_mark_from_excel_is_ignored_with_a_note(tmp_path, state_dir):
+    path = csv_file(tmp_path, b"\xef\xbb\xbf" + SEED_CORRECTED.encode())
+    done = import_csv(state_dir, path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [
+        "note: %s: line 1: starts with a UTF-8 byte-order mark (Excel's \"CSV UTF-8\"): ignored" % path]
+    assert [a["owner"] for a in yaml.safe_load(imported_file(state_dir).read_text())["accounts"]][0] == \
+        "Alessandro Bergamaschi"
+
+
+# -- dry run, the written file, never over another ---------------------------------------------------------
+
+def test_a_dry_run_lists_what_it_would_add_and_writes_nothing(tmp_path, state_dir):
+    path = csv_file(tmp_path, SEED_CORRECTED)
+    done = import_csv(state_dir, path, "--dry-run")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert re.fullmatch(r"would add 4 accounts to group sales \(profile default, wizard activation\) as %s/import-"
+                        r"\d{8}T\d{6}Z-sales\.yml \(dry run: nothing written\):" % re.escape(str(state_dir)), lines[0])
+    assert lines[1:] == ["  + +393471234501  Alessandro Bergamaschi", "  + +393471234502  Luigi Rossi",
+                         "  + +393471234503  Marco Bianchi", "  + +394325346546  Mario Colombo",
+                         "the apply will queue 4 installation SMS, one per account"]
+    assert listing(state_dir) == ["org.yml"]
+
+
+AWKWARD = ["Niccolò D'Àngelo", "yes", "null", "a: b # not a comment", "- a list?", "  spaced  ", "\"quoted\"",
+           "tab\there", "multi\nline", "back\\slash", "{braces}", "&anchor *alias !tag %percent @at `tick`",
+           "line\u2028separator", "bell\x07"]
+
+
+def test_the_written_file_reads_back_exactly_what_the_csv_says(tmp_path, state_dir):
+    rows = [[name, "+39347123%04d" % index, "user%d@example.com" % index, "sdes", text]
+            for index, (name, text) in enumerate(zip(["Person %d" % i for i in range(len(AWKWARD))], AWKWARD))]
+    import csv as csv_module
+    import io
+    buffer = io.StringIO()
+    writer = csv_module.writer(buffer, lineterminator="\n")
+    writer.writerow(HEADER.strip().split(","))
+    writer.writerows(rows)
+    path = csv_file(tmp_path, buffer.getvalue())
+    out = tmp_path / "review" / "batch.yaml"
+    out.parent.mkdir()
+    done = import_csv(state_dir, path, "--out", out)
+    assert done.returncode == 0, done.stderr
+    assert listing(state_dir) == ["org.yml"] and listing(out.parent) == ["batch.yaml"]
+    write_state(tmp_path / "together", {"org.yml": STATE, "batch.yaml": out.read_text()})
+    loaded, _warnings = declared.load(str(tmp_path / "together"))
+    accounts = loaded.objects("accounts")
+    # Values are stripped of surrounding white space (spreadsheets pad them); everything else is kept as written.
+    assert [accounts[row[1]]["description"] for row in rows] == [text.strip() for text in AWKWARD]
+    assert accounts["+393471230000"]["owner"] == "Person 0"
+
+
+def test_an_import_never_writes_over_a_file(tmp_path, state_dir):
+    path = csv_file(tmp_path, SEED_CORRECTED)
+    taken = state_dir / "taken.yml"
+    taken.write_text("# someone's work\n")
+    done = import_csv(state_dir, path, "--out", taken)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "%s: already exists (rule: an import writes a new file, never over another)" % taken,
+        "1 problem in %s: nothing was written" % path]
+    assert taken.read_text() == "# someone's work\n"
+    done = import_csv(state_dir, path, "--out", state_dir / "batch.csv")
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[0] == "%s: is not a state file name (rule: state files end in .yml or .yaml)" % (
+        state_dir / "batch.csv")
+    assert listing(state_dir) == ["org.yml", "taken.yml"]  # no temporary file left behind either
