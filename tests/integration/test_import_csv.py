@@ -312,3 +312,34 @@ def test_an_import_never_writes_over_a_file(tmp_path, state_dir):
     assert done.stderr.splitlines()[0] == "%s: is not a state file name (rule: state files end in .yml or .yaml)" % (
         state_dir / "batch.csv")
     assert listing(state_dir) == ["org.yml", "taken.yml"]  # no temporary file left behind either
+
+
+# -- what the rows are checked against ------------------------------------------------------------------
+
+def test_a_state_that_does_not_load_is_reported_as_such_and_nothing_is_written(tmp_path, state_dir):
+    (state_dir / "broken.yml").write_text("groups:\n  - name: sales\n")
+    done = import_csv(state_dir, csv_file(tmp_path, SEED_CORRECTED))
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "1 problem in the declared state, nothing was written:",
+        "org.yml: groups[0]: 'sales' is declared twice (first at broken.yml: groups[0]) (rule: groups are unique)"]
+    assert listing(state_dir) == ["broken.yml", "org.yml"]
+
+
+def test_in_merged_mode_the_platforms_groups_and_profiles_count_as_the_plan_counts_them(tmp_path, state_dir,
+                                                                                        sqlite_dsn):
+    engine.run(engine.Options(str(state_dir), sqlite_dsn, SIP_DOMAIN, report_dir=str(tmp_path / "reports")))
+    partial = write_state(tmp_path / "partial", {"team.yml": {"accounts": []}})  # the group lives on the platform
+    path = csv_file(tmp_path, SEED_CORRECTED)
+    refused(import_csv(partial, path), path, [
+        "--group: group 'sales' is not declared (rule: a group must exist before accounts in it)",
+        "--profile: provisioning profile 'default' is not declared (rule: references must exist)"])
+    done = run_switchboard(["--state-dir", partial, "--dsn", sqlite_dsn, "import-csv", path, "--group", "sales",
+                            "--profile", "default"])
+    assert done.returncode == 0, done.stderr
+    planned = engine.run(engine.Options(str(partial), sqlite_dsn, SIP_DOMAIN, report_dir=str(tmp_path / "reports"),
+                                        check_mode=True))
+    assert planned["changes"] == ["create accounts/%s" % number for number in CORRECTED]
+    overridden = run_switchboard(["--state-dir", partial, "--dsn", sqlite_dsn, "--mode", "overridden", "import-csv",
+                                  path, "--group", "sales", "--profile", "default", "--dry-run"])
+    assert overridden.returncode == 1  # overridden mode needs every reference declared, as its plan does
