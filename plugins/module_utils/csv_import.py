@@ -244,8 +244,6 @@ def write_new_file(path, text):
     """All or nothing, and never over an existing file: a temporary file beside it, then a hard link
     (which fails when the name is taken, where a rename would replace it)."""
     directory = os.path.dirname(os.path.abspath(path))
-    if os.path.lexists(path):
-        raise BadRows([Problem(path, "", "already exists", RULE_NO_OVERWRITE)])
     try:
         descriptor, temporary = tempfile.mkstemp(prefix=".import-", suffix=".tmp", dir=directory)
     except OSError as exc:
@@ -257,8 +255,10 @@ def write_new_file(path, text):
             os.fsync(handle.fileno())
         os.chmod(temporary, 0o666 & ~_umask())
         os.link(temporary, path)
-    except FileExistsError:
+    except FileExistsError:  # written meanwhile by someone else
         raise BadRows([Problem(path, "", "already exists", RULE_NO_OVERWRITE)])
+    except OSError as exc:
+        raise SwitchboardError("cannot write %s: %s" % (path, exc.strerror))
     finally:
         os.unlink(temporary)
 
@@ -280,6 +280,8 @@ def run(csv_path, state_dir, group, profile, activation=DEFAULT_ACTIVATION, out=
     rows, problems, notes = read_rows(csv_path, _read_csv(csv_path))
     if out is not None and not is_state_file(out):
         problems.append(Problem(out, "", "is not a state file name", "state files end in .yml or .yaml"))
+    if os.path.lexists(path):  # said by a dry run too
+        problems.append(Problem(path, "", "already exists", RULE_NO_OVERWRITE))
     if not rows:  # the header or the encoding is wrong (or every row is): nothing more to check
         raise BadRows(_in_line_order(problems))
     # The state loads in a second process while this one checks the rows on their own (both cost seconds at 10k).

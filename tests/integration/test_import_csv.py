@@ -307,6 +307,8 @@ def test_an_import_never_writes_over_a_file(tmp_path, state_dir):
         "%s: already exists (rule: an import writes a new file, never over another)" % taken,
         "1 problem in %s: nothing was written" % path]
     assert taken.read_text() == "# someone's work\n"
+    dry = import_csv(state_dir, path, "--out", taken, "--dry-run")
+    assert dry.returncode == 1 and dry.stderr.splitlines()[0] == done.stderr.splitlines()[0]
     done = import_csv(state_dir, path, "--out", state_dir / "batch.csv")
     assert done.returncode == 1
     assert done.stderr.splitlines()[0] == "%s: is not a state file name (rule: state files end in .yml or .yaml)" % (
