@@ -133,6 +133,8 @@ def header_problems(csv_path, header):
 
 
 def _did_you_mean(name):
+    if "password" in name.lower():
+        return " (passwords never travel in a CSV: plain accounts take theirs from the vault-encrypted secrets file)"
     by_case = {column.lower(): column for column in COLUMNS}
     close = by_case.get(name.lower()) or next(iter(difflib.get_close_matches(name, COLUMNS, 1, 0.7)), None)
     return " (did you mean %r? names are case-sensitive)" % close if close else ""

@@ -237,10 +237,15 @@ def test_group_and_profile_problems_are_said_once_naming_the_option(tmp_path, st
     (b"", ["line 1: is empty: the first line must be the header (rule: the first line is the header %s)"
            % HEADER.strip()]),
     (HEADER.encode(), ["has a header and no rows: nothing to import (rule: a batch has at least one row)"]),
-], ids=["semicolons", "columns", "not_utf8", "empty", "no_rows"])
+    (HEADER.strip().encode() + b",password\nMario,+394325346546,,sdes,x,Secret-password-1\n",
+     ["line 1: unknown column 'password' (passwords never travel in a CSV: plain accounts take theirs from the "
+      "vault-encrypted secrets file) (rule: the first line is the header %s)" % HEADER.strip()]),
+], ids=["semicolons", "columns", "not_utf8", "empty", "no_rows", "password"])
 def test_a_wrong_header_or_encoding_is_named_and_nothing_is_written(tmp_path, state_dir, content, lines):
     path = csv_file(tmp_path, content)
-    refused(import_csv(state_dir, path), path, lines)
+    done = import_csv(state_dir, path)
+    refused(done, path, lines)
+    assert "Secret-password" not in done.stdout + done.stderr
     assert listing(state_dir) == ["org.yml"]
 
 
