@@ -350,3 +350,12 @@ def test_in_merged_mode_the_platforms_groups_and_profiles_count_as_the_plan_coun
     overridden = run_switchboard(["--state-dir", partial, "--dsn", sqlite_dsn, "--mode", "overridden", "import-csv",
                                   path, "--group", "sales", "--profile", "default", "--dry-run"])
     assert overridden.returncode == 1  # overridden mode needs every reference declared, as its plan does
+
+
+def test_line_numbers_count_windows_line_ends_and_values_that_span_lines(tmp_path, state_dir):
+    path = csv_file(tmp_path, HEADER.replace("\n", "\r\n") + (
+        "Mario Colombo,+394325346546,,sdes,\"two\r\nlines\"\r\n"  # lines 2-3
+        "Luigi Rossi,+3932456753,,sdes,x\r\n"))  # line 4
+    refused(import_csv(state_dir, path), path, [
+        "line 4: gsmNumber: '+3932456753' is in no allocated range of its country's numbering plan: an activation SMS "
+        "cannot reach it (rule: wizard activation needs a mobile number)"])
