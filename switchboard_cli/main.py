@@ -26,9 +26,9 @@ def cli(ctx, **values):
 
 
 def _register_commands():
-    from .commands import plan, report
+    from .commands import import_csv, plan, report
 
-    for module in (plan, report):
+    for module in (plan, import_csv, report):
         cli.add_command(module.command)
 
 
