@@ -104,7 +104,7 @@ def test_a_release_1_database_is_upgraded_in_place_and_keeps_its_data(tmp_path, 
     assert db_rows(pbx_dsn, "SELECT count(*) FROM sb_trusted_peers") == [(0,)]
     assert db_rows(pbx_dsn, "SELECT value FROM usr_preferences WHERE attribute = 'sb_main' ORDER BY 1") == [
         ("+390212345601",), ("+393471234567",)]
-    assert db_rows(pbx_dsn, "SELECT name, value FROM sb_meta") == [("sip_domain", SIP_DOMAIN)]
+    assert db_rows(pbx_dsn, "SELECT name, value FROM sb_meta WHERE name = 'sip_domain'") == [("sip_domain", SIP_DOMAIN)]
     assert db_rows(pbx_dsn, "SELECT number, username, data FROM sb_accounts ORDER BY number") == before
     assert db_rows(pbx_dsn, "SELECT username, ha1 FROM subscriber ORDER BY username") == subscribers
     assert db_rows(pbx_dsn, "SELECT alias_username FROM dbaliases ORDER BY 1") == [("+390212345601",), ("+393471234567",), ("101",)]
