@@ -47,11 +47,10 @@ def fingerprint(options):
         return None
     digest = hashlib.sha256(json.dumps([FORMAT, code, options.mode, options.sip_domain]).encode())
     for name, content in contents:
-        digest.update(b"\0file\0%s\0%s" % (name.encode(), hashlib.sha256(content).hexdigest().encode()))
+        digest.update(b"\0file\0%s\0%d\0" % (name.encode(), len(content)) + content)
     for name, text in sorted(options.decrypted_files.items()):
         digest.update(b"\0decrypted\0%s\0%s" % (name.encode(), hashlib.sha256(text.encode()).hexdigest().encode()))
-    for number, password in sorted(options.passwords.items()):
-        digest.update(b"\0password\0%s\0%s" % (number.encode(), hashlib.sha256(password.encode()).hexdigest().encode()))
+    digest.update(b"\0passwords\0" + hashlib.sha256(json.dumps(options.passwords, sort_keys=True).encode()).hexdigest().encode())
     return digest.hexdigest()
 
 
