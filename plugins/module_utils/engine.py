@@ -11,11 +11,11 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 
 from . import declared as declared_state
-from . import activation, dispatch, gather, report, search
+from . import activation, dispatch, gather, report, search, unchanged_run
 from .account_change import AccountChange
 from .child_process import die_with_parent
 from .errors import InvalidState, SwitchboardError
-from .pbx import server
+from .pbx import change_counter, server
 from .pbx.database import LOCK_TIMEOUT, CreatedMeanwhile, Session, database_exists
 from .pbx.store import Writer, read_actual
 from .plan import MERGED, OVERRIDDEN, make_plan
@@ -81,18 +81,19 @@ def apply_changes(writer, changes):
     writer.journal(changes)
 
 
-def reconcile(options, load_declared, select=None, read=None):
+def reconcile(options, load_declared, select=None, read=None, run_fingerprint=None):
     """Plan and apply the declared state against the PBX; ``select`` keeps only some changes (one-object doors),
     ``read(db, domain)`` returns the Actual (what a one-object door touches; by default all of it).
 
     ``load_declared()`` returns (Declared, warnings); it is called once the actual state is read,
-    so that a load running in parallel overlaps the database read."""
+    so that a load running in parallel overlaps the database read. ``run_fingerprint`` (complete runs only:
+    unchanged_run) is recorded with the platform's change counter when the run commits."""
     read = read or read_actual
     dispatch.check_settings(options)
     try:
-        return _reconcile(options, load_declared, select, read)
+        return _reconcile(options, load_declared, select, read, run_fingerprint)
     except CreatedMeanwhile:  # a concurrent first run made the SQLite file: plan again against it
-        return _reconcile(options, load_declared, select, read)
+        return _reconcile(options, load_declared, select, read, run_fingerprint)
 
 
 def _plan(declared, actual, options, select):
@@ -103,7 +104,7 @@ def _plan(declared, actual, options, select):
     return ([c for c in changes if select(c)] if select is not None else changes), unmanaged
 
 
-def _reconcile(options, load_declared, select, read):
+def _reconcile(options, load_declared, select, read, run_fingerprint):
     """Read a snapshot and plan without the write lock; then, under the lock, make sure nothing changed
     meanwhile (or plan again), write the plan file (what can fail goes before the commit), apply, commit."""
     with Session(options.dsn, options.sip_domain, options.check_mode, options.lock_timeout) as pbx:
@@ -112,6 +113,10 @@ def _reconcile(options, load_declared, select, read):
         declared, warnings = load_declared()
         changes, unmanaged = _plan(declared, snapshot, options, select)
         with pbx.writing() as db:
+            recording = run_fingerprint is not None and not options.check_mode
+            if recording:  # before the re-read check: whoever commits after it is seen by the next run
+                change_counter.ensure(db)
+                change_counter.hold(db)
             if not pbx.unchanged_since_read(db):
                 actual = read(db, options.sip_domain)
                 if actual != snapshot:  # someone wrote meanwhile
@@ -127,8 +132,14 @@ def _reconcile(options, load_declared, select, read):
             at = now()
             apply_changes(Writer(db, options.sip_domain, at), changes)
             activation.queue_installations(db, at, changes)  # the SMS is only queued here, in the same transaction
+            if recording:
+                unchanged_run.record(db, run_fingerprint, at, list(warnings) + unmanaged)
     # Committed: from here on nothing may turn the result into a failure (the change is applied).
-    warnings = list(warnings) + unmanaged
+    return _result(options, changes, descriptions, counts, plan_file, list(warnings) + unmanaged, queued)
+
+
+def _result(options, changes, descriptions, counts, plan_file, warnings, queued, unchanged_since=None):
+    """What a run tells, once committed: the server told, the SMS sent, the counts and the diffs."""
     extra = {}
     if options.rpc_url:
         extra["server"], told = server.unregister(options.rpc_url, options.sip_domain,
@@ -140,7 +151,7 @@ def _reconcile(options, load_declared, select, read):
         extra["server"]["trusted_peers_reloaded"] = reloaded
     extra["sms"], sms_lines, told = send_sms(options, queued)
     warnings.extend(told)
-    return {
+    result = {
         "changed": bool(changes) or bool(extra["sms"].get("sent")),
         "message": report.summary_sentence(counts, options.check_mode),
         "summary_text": with_sms_lines(report.summary_text(changes, counts, options.check_mode, plan_file), sms_lines),
@@ -153,6 +164,11 @@ def _reconcile(options, load_declared, select, read):
         "diff": report.ansible_diff(descriptions, DIFF_LIMIT),
         **extra,
     }
+    if unchanged_since:
+        result["unchanged_since"] = unchanged_since
+        result["summary_text"].insert(1, "nothing read: the state files, secrets and every platform table the plan "
+                                         "reads are as the complete run of %s UTC left them" % unchanged_since)
+    return result
 
 
 def with_sms_lines(summary_text, sms_lines):
@@ -186,14 +202,34 @@ def load_arguments(options):
 def run(options):
     if not database_exists(options.dsn):  # validate first: invalid input must not even create the file
         loaded = declared_state.load(*load_arguments(options))
-        return reconcile(options, lambda: loaded)
+        return reconcile(options, lambda: loaded, run_fingerprint=unchanged_run.fingerprint(options))
+    run_fingerprint = unchanged_run.fingerprint(options)
+    skipped = _skipped_when_unchanged(options, run_fingerprint)
+    if skipped is not None:
+        return skipped
     # The state files load on the second core while this process reads the database (ARCHITECTURE:
     # both cost seconds at 100k accounts). An invalid state still writes nothing: the transaction rolls back.
     known = gather.referable(options.dsn) if options.mode == MERGED else None
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"),
                              initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
         loading = pool.submit(declared_state.load, *load_arguments(options), known=known)
-        return reconcile(options, loading.result)
+        return reconcile(options, loading.result, run_fingerprint=run_fingerprint)
+
+
+def _skipped_when_unchanged(options, run_fingerprint):
+    """The result of a run with the inputs of the last complete one (unchanged_run), without loading the state
+    or reading the platform; None when anything may differ. The queued SMS are sent as in any run."""
+    with Session(options.dsn, options.sip_domain, options.check_mode, options.lock_timeout) as pbx:
+        with pbx.reading() as db:
+            recorded = None if pbx.read_needed_schema_work else unchanged_run.last_complete_run(db, run_fingerprint)
+            if recorded is None:
+                return None
+            plan_file = report.write_plan_file(options.report_dir, [], {},
+                                               {"mode": options.mode, "check_mode": options.check_mode, "at": now(),
+                                                "unchanged_since": recorded["at"], "sms_queued": [],
+                                                "sms_to_resend": activation.needing_action(db)},
+                                               keep=options.keep_plan_files)
+    return _result(options, [], [], {}, plan_file, list(recorded["warnings"]), (), unchanged_since=recorded["at"])
 
 
 def reconcile_account(options, number, fields, state):
