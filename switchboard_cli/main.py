@@ -26,9 +26,9 @@ def cli(ctx, **values):
 
 
 def _register_commands():
-    from .commands import plan
+    from .commands import history, plan
 
-    for module in (plan,):
+    for module in (plan, history):
         cli.add_command(module.command)
 
 

@@ -11,7 +11,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 
 from . import declared as declared_state
-from . import activation, dispatch, gather, report, search
+from . import activation, audit, dispatch, gather, report, search
 from .account_change import AccountChange
 from .child_process import die_with_parent
 from .errors import InvalidState, SwitchboardError
@@ -41,6 +41,8 @@ class Options:
     sms_gateway: str = None  # switchboard_sms_gateway: file:///DIR or kannel://USER@HOST:PORT?smsc=ID
     sms_password: str = None  # the Kannel sendsms password (vault)
     sms_rate: float = None  # switchboard_sms_rate: messages per second
+    door: str = "engine"  # the audit trail's door: switchboard.pbx.platform, switchboard.pbx.sip_account, switchboard apply
+    controller_user: str = None  # user@host of the Ansible controller (its action plugin), for the audit trail
 
 
 def now():
@@ -127,6 +129,7 @@ def _reconcile(options, load_declared, select, read):
             at = now()
             apply_changes(Writer(db, options.sip_domain, at), changes)
             activation.queue_installations(db, at, changes)  # the SMS is only queued here, in the same transaction
+            audit.record(db, options, at, plan_file, counts)  # in the transaction: a rolled-back apply leaves no record
     # Committed: from here on nothing may turn the result into a failure (the change is applied).
     warnings = list(warnings) + unmanaged
     extra = {}
@@ -204,9 +207,9 @@ def reconcile_account(options, number, fields, state):
     return reconcile(options, change.declared, select=change.selects, read=change.read)
 
 
-def gathered(dsn, sip_domain, kinds, query=None, rpc_url=None):
+def gathered(dsn, sip_domain, kinds, query=None, rpc_url=None, applies_limit=None):
     """The actual state in the declared format, optionally only the accounts a search matches;
-    with ``rpc_url``, which accounts are registered (connected) right now."""
+    with ``rpc_url``, which accounts are registered (connected) right now; the newest recorded applies."""
     actual, domains = gather.read(dsn, sip_domain)
     account_filter = None
     if query:
@@ -224,7 +227,8 @@ def gathered(dsn, sip_domain, kinds, query=None, rpc_url=None):
     for number, entry in status.items():
         entry["history"] = timelines.get(number, [])
     result = dict(sections, changed=False, state=state, account_status=status, sip_domain=sip_domain,
-                  database=gather.database(dsn), warnings=warnings)
+                  database=gather.database(dsn), warnings=warnings,
+                  applies=audit.applies(dsn, sip_domain, applies_limit))
     if rpc_url:
         try:
             registered = server.registrations(rpc_url)
