@@ -19,6 +19,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.switchboard.pbx.plugins.module_utils.loader import (
     VaultValue, is_vault_encrypted, parse, read_regular_file, simple_text_mapping, state_files, text_loader)
+from ansible_collections.switchboard.pbx.plugins.module_utils.provenance import operator
 from ansible_collections.switchboard.pbx.plugins.module_utils.shown import shown
 
 VAULT_TAG = b"!vault"
@@ -34,6 +35,7 @@ class ActionModule(ActionBase):
         args["passwords"] = json.dumps(passwords)  # one no_log value: masking 50k separate ones costs seconds
         if decrypted:
             args["decrypted_files"] = json.dumps(decrypted)
+        args["controller_user"] = operator()  # who ran the playbook, for the audit trail (the module may run as another)
         result.update(self._execute_module(module_name="switchboard.pbx.platform", module_args=args,
                                            task_vars=task_vars))
         return result

@@ -11,7 +11,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 
 from . import declared as declared_state
-from . import activation, dispatch, gather, report, search, unchanged_run
+from . import activation, audit, dispatch, gather, report, search, unchanged_run
 from .account_change import AccountChange
 from .child_process import die_with_parent
 from .errors import InvalidState, SwitchboardError
@@ -41,6 +41,8 @@ class Options:
     sms_gateway: str = None  # switchboard_sms_gateway: file:///DIR or kannel://USER@HOST:PORT?smsc=ID
     sms_password: str = None  # the Kannel sendsms password (vault)
     sms_rate: float = None  # switchboard_sms_rate: messages per second
+    door: str = "engine"  # the audit trail's door: switchboard.pbx.platform, switchboard.pbx.sip_account, switchboard apply
+    controller_user: str = None  # user@host of the Ansible controller (its action plugin), for the audit trail
 
 
 def now():
@@ -132,6 +134,7 @@ def _reconcile(options, load_declared, select, read, run_fingerprint):
             at = now()
             apply_changes(Writer(db, options.sip_domain, at), changes)
             activation.queue_installations(db, at, changes)  # the SMS is only queued here, in the same transaction
+            audit.record(db, options, at, plan_file, counts)  # in the transaction: a rolled-back apply leaves no record
             if recording:
                 unchanged_run.record(db, run_fingerprint, at, list(warnings) + unmanaged)
     # Committed: from here on nothing may turn the result into a failure (the change is applied).
@@ -218,7 +221,8 @@ def run(options):
 
 def _skipped_when_unchanged(options, run_fingerprint):
     """The result of a run with the inputs of the last complete one (unchanged_run), without loading the state
-    or reading the platform; None when anything may differ. The queued SMS are sent as in any run."""
+    or reading the platform; None when anything may differ. It is recorded in the audit trail, and the queued
+    SMS are sent, as in any run."""
     with Session(options.dsn, options.sip_domain, options.check_mode, options.lock_timeout) as pbx:
         with pbx.reading() as db:
             recorded = None if pbx.read_needed_schema_work else unchanged_run.last_complete_run(db, run_fingerprint)
@@ -229,6 +233,9 @@ def _skipped_when_unchanged(options, run_fingerprint):
                                                 "unchanged_since": recorded["at"], "sms_queued": [],
                                                 "sms_to_resend": activation.needing_action(db)},
                                                keep=options.keep_plan_files)
+        if not options.check_mode:  # an auditor sees every apply, this one too (a write of its own, after the read)
+            with pbx.writing() as db:
+                audit.record(db, options, now(), plan_file, {})
     return _result(options, [], [], {}, plan_file, list(recorded["warnings"]), (), unchanged_since=recorded["at"])
 
 
@@ -240,9 +247,9 @@ def reconcile_account(options, number, fields, state):
     return reconcile(options, change.declared, select=change.selects, read=change.read)
 
 
-def gathered(dsn, sip_domain, kinds, query=None, rpc_url=None):
+def gathered(dsn, sip_domain, kinds, query=None, rpc_url=None, applies_limit=None):
     """The actual state in the declared format, optionally only the accounts a search matches;
-    with ``rpc_url``, which accounts are registered (connected) right now."""
+    with ``rpc_url``, which accounts are registered (connected) right now; the newest recorded applies."""
     actual, domains = gather.read(dsn, sip_domain)
     account_filter = None
     if query:
@@ -260,7 +267,8 @@ def gathered(dsn, sip_domain, kinds, query=None, rpc_url=None):
     for number, entry in status.items():
         entry["history"] = timelines.get(number, [])
     result = dict(sections, changed=False, state=state, account_status=status, sip_domain=sip_domain,
-                  database=gather.database(dsn), warnings=warnings)
+                  database=gather.database(dsn), warnings=warnings,
+                  applies=audit.applies(dsn, sip_domain, applies_limit))
     if rpc_url:
         try:
             registered = server.registrations(rpc_url)

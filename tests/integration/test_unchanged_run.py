@@ -6,7 +6,7 @@ import dataclasses
 import pytest
 
 from conftest import SIP_DOMAIN, db_rows, write_state
-from ansible_collections.switchboard.pbx.plugins.module_utils import engine
+from ansible_collections.switchboard.pbx.plugins.module_utils import audit, engine
 from ansible_collections.switchboard.pbx.plugins.module_utils.pbx.database import transaction
 
 STATE = {"groups": [{"name": "office"}],
@@ -40,6 +40,7 @@ def test_an_unchanged_run_reads_nothing_and_still_tells_the_warnings(tmp_path, a
     assert again["changed"] is False and again["change_count"] == 0 and again["unchanged_since"]
     assert again["summary_text"][1].startswith("nothing read: the state files, secrets and every platform table")
     assert any("plain-text password" in w for w in again["warnings"])
+    assert [a["change_count"] for a in audit.applies(applied, SIP_DOMAIN)] == [0, 3]  # newest first: recorded too
     check = engine.run(options(tmp_path, applied, check_mode=True))
     assert check["unchanged_since"] and check["message"] == "no change planned: the platform matches the declared state"
 
