@@ -161,7 +161,7 @@ def _flow(value):
     return scalar(value)
 
 
-PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.@/+-]*\Z")  # no character YAML gives a meaning in flow context
+PLAIN = re.compile(r"[^\W_][\w .@/+-]*\Z")  # no character YAML gives a meaning in flow context
 
 
 def scalar(value):

@@ -1,0 +1,194 @@
+"""switchboard gather DIR: an existing platform adopted into git, through the real command, planning to zero
+changes in merged and overridden mode, never writing a password or an HA1."""
+
+import pathlib
+import shutil
+
+import pytest
+import yaml
+
+from conftest import DEMO_STATE, SIP_DOMAIN, Playbook, db_rows, write_state
+from support.cli_gather import run_switchboard
+from ansible_collections.switchboard.pbx.plugins.module_utils import adopt, engine
+
+DEMO_PASSWORDS = ("Giulio-Marconi-2026", "Reception-Desk-2026", "Accounts-Desk-2026")
+NO_CHANGE = "no change planned: the platform matches the declared state"
+
+
+def switchboard(dsn, *args):
+    return run_switchboard(args, env={"SWITCHBOARD_PBX_DSN": dsn, "SWITCHBOARD_SIP_DOMAIN": SIP_DOMAIN})
+
+
+def gather(dsn, directory):
+    code, out, err = switchboard(dsn, "gather", directory)
+    assert (code, err) == (0, ""), out + err
+    return out.splitlines()
+
+
+def assert_plans_no_change(dsn, state_dir, tmp_path):
+    for mode in ("merged", "overridden"):
+        code, out, err = switchboard(dsn, "--state-dir", state_dir, "--mode", mode,
+                                     "--report-dir", tmp_path / "reports", "plan", "--detailed-exitcode")
+        assert code == 0, out + err
+        assert out.splitlines()[0] == NO_CHANGE
+
+
+def files_of(directory):
+    return {str(path.relative_to(directory)): path.read_bytes() for path in sorted(pathlib.Path(directory).rglob("*"))
+            if path.is_file()}
+
+
+def assert_no_secret(dsn, directory, passwords):
+    text = b"".join(files_of(directory).values()).decode()
+    ha1s = [value for row in db_rows(dsn, "SELECT ha1, ha1b FROM subscriber") for value in row]
+    assert ha1s and not [value for value in ha1s + list(passwords) if value in text]
+    assert "password:" not in text and "ha1" not in text
+
+
+def test_demo_platform_gathers_to_zero_changes(tmp_path, pbx_dsn):
+    playbook = Playbook(tmp_path, pbx_dsn)
+    shutil.copytree(DEMO_STATE, playbook.state_dir)
+    playbook.run()  # the platform door applies the demo company
+
+    gathered = tmp_path / "gathered"
+    lines = gather(pbx_dsn, gathered)
+    assert lines == [
+        "gathered 5 accounts, 2 groups, 7 numbers, 2 devices, 1 network list and 1 provisioning profile "
+        "from SIP domain %s into %s" % (SIP_DOMAIN, gathered),
+        "  accounts/field-sales.yml: 3 accounts",
+        "  accounts/milano-office.yml: 2 accounts",
+        "  devices.yml: 2 devices",
+        "  groups.yml: 2 groups",
+        "  networks.yml: 1 network list",
+        "  numbers.yml: 7 numbers",
+        "  provisioning_profiles.yml: 1 provisioning profile",
+        "passwords are not written: the accounts keep their credentials on the platform",
+    ]
+    assert_plans_no_change(pbx_dsn, gathered, tmp_path)
+    assert_no_secret(pbx_dsn, gathered, DEMO_PASSWORDS)
+
+    # What a reviewer reads: the header, then the objects, key first, defaults left out.
+    text = (gathered / "accounts" / "milano-office.yml").read_text()
+    assert text.splitlines()[0].startswith("# Gathered by `switchboard gather` from the PBX database ")
+    assert text.split("accounts:\n")[1].startswith(
+        '  - number: "+390212345601"\n'
+        '    acl:\n'
+        '      - {deny: 0.0.0.0/0}\n'
+        '      - {permit: 216.27.242.66/32}\n'
+        '    additional_numbers: ["101"]\n'
+        '    callerid: Rossi Logistica\n')
+    assert "keepalive" not in text and "tariff: usage" not in text
+
+    # An unchanged platform gathers byte-identical files.
+    again = tmp_path / "again"
+    gather(pbx_dsn, again)
+    assert files_of(again) == files_of(gathered)
+
+
+def test_a_change_on_the_platform_is_a_small_diff(tmp_path, sqlite_dsn):
+    state = tmp_path / "state"
+    shutil.copytree(DEMO_STATE, state)
+    options = engine.Options(str(state), sqlite_dsn, SIP_DOMAIN, report_dir=str(tmp_path / "reports"))
+    engine.run(options)
+    gather(sqlite_dsn, tmp_path / "before")
+    path = state / "milano-office.yml"
+    path.write_text(path.read_text().replace("owner: Paolo Neri", "owner: Paolo Neri-Bassi"))
+    engine.run(options)
+    gather(sqlite_dsn, tmp_path / "after")
+
+    before, after = files_of(tmp_path / "before"), files_of(tmp_path / "after")
+    assert set(before) == set(after)
+    changed = {name: [(b, a) for b, a in zip(before[name].decode().splitlines(), after[name].decode().splitlines())
+                      if b != a] for name in before}
+    header = [line for line in changed["groups.yml"]]  # the last apply's time, in every file's header
+    assert len(header) == 1 and header[0][0].startswith("# The platform's last apply: ")
+    assert changed["accounts/milano-office.yml"] == header + [("    owner: Paolo Neri", "    owner: Paolo Neri-Bassi")]
+
+
+def test_ten_thousand_accounts_gather_to_zero_changes(tmp_path, sqlite_dsn):
+    import sys
+
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "bench"))
+    from generate import generate
+
+    passwords = generate(str(tmp_path / "state"), 10000)
+    engine.run(engine.Options(str(tmp_path / "state"), sqlite_dsn, SIP_DOMAIN, passwords=passwords,
+                              report_dir=str(tmp_path / "reports")))
+    gathered = tmp_path / "gathered"
+    lines = gather(sqlite_dsn, gathered)
+    assert lines[:3] == [
+        "gathered 10000 accounts, 2 groups, 1 network list and 1 provisioning profile from SIP domain %s into %s"
+        % (SIP_DOMAIN, gathered),
+        "  accounts/desks.yml: 5000 accounts",
+        "  accounts/mobile.yml: 5000 accounts",
+    ]
+    assert_plans_no_change(sqlite_dsn, gathered, tmp_path)
+    assert_no_secret(sqlite_dsn, gathered, passwords.values())
+
+
+def test_unmanaged_kamailio_rows_are_not_adopted(tmp_path, sqlite_dsn):
+    state = write_state(tmp_path / "state", {"s.yml": {"groups": [{"name": "office"}], "accounts": [
+        {"number": "+390212345601", "group": "office", "type": "snom", "username": "7001", "password": "Desk-7001-pw"}]}})
+    engine.run(engine.Options(str(state), sqlite_dsn, SIP_DOMAIN, report_dir=str(tmp_path / "reports")))
+    db_rows(sqlite_dsn, "INSERT INTO subscriber (username, domain, ha1, ha1b) VALUES ('9999', ?, 'x', 'y')", (SIP_DOMAIN,))
+
+    gathered = tmp_path / "gathered"
+    lines = gather(sqlite_dsn, gathered)
+    assert lines[-2] == ("not adopted: 1 Kamailio row no account owns (switchboard.pbx.platform_info lists them under "
+                         "unmanaged); a plan in overridden mode deletes them")
+    assert "9999" not in b"".join(files_of(gathered).values()).decode()
+    code, out, err = switchboard(sqlite_dsn, "--state-dir", gathered, "--mode", "overridden",
+                                 "--report-dir", tmp_path / "reports", "plan", "--detailed-exitcode")
+    assert code == 2 and out.splitlines()[0] == "would delete 1 stray Kamailio row (check mode: nothing was written)", out + err
+
+
+def test_a_directory_that_is_not_empty_is_refused(tmp_path, sqlite_dsn):
+    engine.run(engine.Options(str(DEMO_STATE), sqlite_dsn, SIP_DOMAIN, report_dir=str(tmp_path / "reports")))
+    target = write_state(tmp_path / "repo" / "state", {"site.yml": "groups: []\n", "notes/README.md": "mine\n"})
+    code, out, err = switchboard(sqlite_dsn, "gather", target)
+    assert (code, out) == (1, "")
+    assert err == ("switchboard: error: %s is not empty (notes, site.yml): gather writes into a new or empty "
+                   "directory, so that no state file is mixed with or overwritten by the gathered ones\n" % target)
+    assert files_of(target) == {"notes/README.md": b"mine\n", "site.yml": b"groups: []\n"}
+    assert sorted(p.name for p in (tmp_path / "repo").iterdir()) == ["state"]  # no staging directory left
+
+    target.joinpath("notes", "README.md").unlink()
+    shutil.rmtree(target)
+    target.mkdir()  # an empty directory is taken
+    gather(sqlite_dsn, target)
+    assert (target / "groups.yml").exists()
+
+
+def test_a_failed_gather_leaves_nothing(tmp_path, sqlite_dsn, monkeypatch):
+    engine.run(engine.Options(str(DEMO_STATE), sqlite_dsn, SIP_DOMAIN, report_dir=str(tmp_path / "reports")))
+    staged = []
+
+    def failing_rename(source, _target):  # every file is written by then: the last step fails
+        staged.extend(sorted(str(p.relative_to(source)) for p in pathlib.Path(source).rglob("*.yml")))
+        raise OSError("No space left on device")
+    monkeypatch.setattr(adopt.os, "rename", failing_rename)
+    with pytest.raises(OSError, match="No space left on device"):
+        adopt.gather_into(str(tmp_path / "out" / "state"), sqlite_dsn, SIP_DOMAIN)
+    assert len(staged) == 7 and list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_database_that_does_not_exist_is_not_adopted_as_empty(tmp_path):
+    missing = "sqlite:///%s" % (tmp_path / "nowhere.sqlite")
+    code, out, err = switchboard(missing, "gather", tmp_path / "state")
+    assert code == 1 and err == ("switchboard: error: the PBX database file %s does not exist: there is nothing to "
+                                 "read (check the DSN)\n" % (tmp_path / "nowhere.sqlite"))
+    assert not (tmp_path / "state").exists()
+
+
+def test_state_files_read_back_what_was_written():
+    """Strings YAML would read as something else are quoted; everything reads back as written."""
+    tricky = ["yes", "No", "on", "null", "~", "1e3", "12:30", "0x1F", "101", "+391234567890", "a: b", "#x", "x #y",
+              "- a", "[a]", "{a}", "a, b", "O'Brien", 'say "hi"', "trailing ", " leading", "", "Zoë Ünal", "tab\there",
+              "line\nbreak", "\u2028sep", "\ufeffbom", "emoji \U0001F600", "back\\slash", "@home", "`tick`", "%x", "!tag",
+              "&anchor", "*alias", "|", ">", "?", "=", "10.0.0.0/8", "http://x.example/a?b=c#d"]
+    objects = [{"name": "n%d" % i, "description": text, "list": [text, 1, True, None], "nested": {"k": text}}
+               for i, text in enumerate(tricky)]
+    text = adopt.render("groups", objects)
+    assert yaml.safe_load(text) == {"groups": objects}
+    assert yaml.load(text, Loader=yaml.CSafeLoader) == {"groups": objects}
+    assert "description: Zoë Ünal" in text and "description: 10.0.0.0/8" in text
