@@ -40,9 +40,10 @@ def gather_into(directory, dsn, sip_domain):
     _refuse_non_empty(directory)
     actual, _domains = gather.read(dsn, sip_domain)
     if actual.unreadable:
-        raise SwitchboardError("%d project row%s cannot be read, and a state without them would delete them: %s"
-                               % (len(actual.unreadable), "" if len(actual.unreadable) == 1 else "s",
-                                  _listed([str(row) for row in actual.unreadable])))
+        one = len(actual.unreadable) == 1
+        raise SwitchboardError("%d project row%s cannot be read, and state files without %s would delete %s in overridden "
+                               "mode: %s" % (len(actual.unreadable), "" if one else "s", "it" if one else "them",
+                                             "it" if one else "them", _listed([str(row) for row in actual.unreadable])))
     state = lean_state(actual)
     files = layout(state)
     header = _header(dsn, sip_domain, _last_apply(dsn))

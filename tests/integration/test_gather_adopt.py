@@ -195,3 +195,17 @@ def test_state_files_read_back_what_was_written():
     assert yaml.safe_load(text) == {"groups": objects}
     assert yaml.load(text, Loader=yaml.CSafeLoader) == {"groups": objects}
     assert "description: Zoë Ünal" in text and "description: 10.0.0.0/8" in text
+
+
+def test_a_platform_with_unreadable_rows_is_not_adopted(tmp_path, sqlite_dsn):
+    """A state without the damaged account would delete it in overridden mode: nothing is written."""
+    engine.run(engine.Options(str(DEMO_STATE), sqlite_dsn, SIP_DOMAIN, report_dir=str(tmp_path / "reports")))
+    db_rows(sqlite_dsn, "UPDATE sb_accounts SET data = '{\"owner\": ' WHERE number = '+390212345602'")
+    code, out, err = switchboard(sqlite_dsn, "gather", tmp_path / "state")
+    assert (code, out) == (1, "")
+    assert err == ("switchboard: error: 1 project row cannot be read, and state files without it would delete it in overridden "
+                   "mode: "
+                   "table sb_accounts, row number = '+390212345602' (account +390212345602): the data column is not "
+                   "valid JSON (Expecting value: line 1 column 11 (char 10)): repair or delete the row, then run "
+                   "again\n")
+    assert not (tmp_path / "state").exists()
