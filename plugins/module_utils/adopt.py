@@ -25,6 +25,7 @@ from .state_schema import KINDS
 
 ACCOUNTS_DIR = "accounts"  # one file per group: the kind that grows to 100k objects
 SHOWN = 10  # files or rows named in one message; the rest are counted
+FLOW_WIDTH = 100  # a list or mapping of scalars longer than this is written as a block, one item per line
 FIRST = ("name", "number", "index")  # an object's identity comes first, then its fields in sorted order
 
 # Fields always written (required, or the identity a reviewer looks for), and the fields that decide other
@@ -146,18 +147,19 @@ def _order(fields):
 
 
 def _value(value, indent):
-    """The text after ``field:``: a scalar or flow collection on the same line, or a block list below it."""
+    """The text after ``field:``: a scalar, or a short flow collection on the same line, or a block below it."""
     if isinstance(value, str):  # most values: the quick way first
         return " " + _string(value)
+    if not isinstance(value, (dict, list)):
+        return " " + scalar(value)
+    items = value.values() if isinstance(value, dict) else value
+    if all(not isinstance(item, (dict, list)) for item in items):
+        flow = _flow(value)
+        if len(flow) <= FLOW_WIDTH:
+            return " " + flow
     if isinstance(value, dict):
-        if all(not isinstance(v, (dict, list)) for v in value.values()):
-            return " " + _flow(value)
         return "".join("\n%s  %s:%s" % (indent, k, _value(v, indent + "  ")) for k, v in _ordered(value))
-    if isinstance(value, list):
-        if all(not isinstance(v, (dict, list)) for v in value):
-            return " " + _flow(value)
-        return "".join("\n%s  - %s" % (indent, _flow(v)) for v in value)
-    return " " + scalar(value)
+    return "".join("\n%s  - %s" % (indent, _flow(v)) for v in value)
 
 
 def _flow(value):

@@ -88,6 +88,44 @@ def test_demo_platform_gathers_to_zero_changes(tmp_path, pbx_dsn):
     assert files_of(again) == files_of(gathered)
 
 
+EVERY_FIELD = {
+    "provisioning_profiles": [
+        {"name": "mobile", "base_url": "http://127.0.0.1:5080/", "token_lifetime_days": 3,
+         "download_urls": {"ios": "https://apps.example/ios", "android": "https://apps.example/android"},
+         "templates": {"installation": "Hello {{ owner }}: install from {{ link }}", "activation": "Open {{ link }}"}},
+        {"name": "spare", "description": "kept for later", "base_url": "https://prov.example"}],
+    "networks": [{"name": "offices", "description": "all: offices, VPN", "networks": ["10.0.0.0/8", "192.0.2.7"]}],
+    "groups": [{"name": "mobile", "provisioning_profile": "mobile"},
+               {"name": "desks", "description": "yes", "ip_listing": {"enabled": False, "allow": ["10.1.0.0/255.255.0.0"]}}],
+    "numbers": [{"number": "+390212345699", "state": "inactive"}, {"number": "111", "group": "desks",
+                                                                    "description": "Hall: ground floor"}],
+    "accounts": [
+        {"number": "+393471234567", "group": "mobile", "type": "pgsm", "activation": "wizard",
+         "provisioning_profile": "spare", "obfuscation": {"enabled": False, "key": 7}, "security_model": "end-to-site",
+         "owner": "Zoë Ünal", "keepalive": True},
+        {"number": "+393489876543", "group": "mobile", "type": "pgsm", "activation": "wizard", "enabled": False},
+        {"number": "+390212345601", "group": "desks", "type": "sip", "username": "on", "password": "Sip-Desk-2026",
+         "enabled": False, "voice_channels": 3, "multi_login": True, "tariff": "flat", "callerid": "No",
+         "restricted_networks": "offices", "additional_numbers": ["111"], "acl": [{"permit": "10.1.2.0/24"}],
+         "description": "line\nbreak # not a comment"}],
+    "devices": [{"name": "hall", "group": "desks", "ip": "10.1.2.3", "port": 2222, "platform": "linux_baresip",
+                 "description": "Hall phone", "channels": [{"index": 2, "extension": "+390212345601"}, {"index": 1}]}],
+    "trusted_peers": [{"name": "carrier", "address": "203.0.113.0/24", "description": "SIP trunk"},
+                      {"name": "gateway", "address": "198.51.100.7"}],
+}
+
+
+def test_every_kind_and_field_gathers_to_zero_changes(tmp_path, pbx_dsn):
+    state = write_state(tmp_path / "state", {"all.yml": EVERY_FIELD})
+    engine.run(engine.Options(str(state), pbx_dsn, SIP_DOMAIN, report_dir=str(tmp_path / "reports")))
+    gathered = tmp_path / "gathered"
+    lines = gather(pbx_dsn, gathered)
+    assert sorted(files_of(gathered)) == ["accounts/desks.yml", "accounts/mobile.yml", "devices.yml", "groups.yml",
+                                          "networks.yml", "numbers.yml", "provisioning_profiles.yml", "trusted_peers.yml"]
+    assert_plans_no_change(pbx_dsn, gathered, tmp_path)
+    assert_no_secret(pbx_dsn, gathered, ["Sip-Desk-2026"], lines)
+
+
 def test_a_change_on_the_platform_is_a_small_diff(tmp_path, sqlite_dsn):
     state = tmp_path / "state"
     shutil.copytree(DEMO_STATE, state)
@@ -191,10 +229,14 @@ def test_state_files_read_back_what_was_written():
               "&anchor", "*alias", "|", ">", "?", "=", "10.0.0.0/8", "http://x.example/a?b=c#d"]
     objects = [{"name": "n%d" % i, "description": text, "list": [text, 1, True, None], "nested": {"k": text}}
                for i, text in enumerate(tricky)]
+    objects.append({"name": "long", "numbers": ["+3902123456%02d" % i for i in range(12)],
+                    "templates": {"activation": "Open %s" % ("x" * 90), "installation": "a: b"}})
     text = adopt.render("groups", objects)
     assert yaml.safe_load(text) == {"groups": objects}
     assert yaml.load(text, Loader=yaml.CSafeLoader) == {"groups": objects}
     assert "description: Zoë Ünal" in text and "description: 10.0.0.0/8" in text
+    assert text.endswith('      - "+390212345611"\n    templates:\n      activation: Open %s\n'
+                         '      installation: "a: b"\n' % ("x" * 90))
 
 
 def test_a_platform_with_unreadable_rows_is_not_adopted(tmp_path, sqlite_dsn):
