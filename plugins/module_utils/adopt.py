@@ -178,8 +178,8 @@ def scalar(value):
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
+    if isinstance(value, int):  # the state holds no floats
+        return str(value)
     return _string(value)
 
 
