@@ -130,8 +130,9 @@ def render(kind, objects):
     accounts); every string that YAML would read as something else is double-quoted."""
     lines = ["%s:" % kind]
     for obj in objects:
-        for position, (field, value) in enumerate(_ordered(obj)):
-            lines.append("%s%s:%s" % ("  - " if position == 0 else "    ", field, _value(value, "    ")))
+        key, *fields = _order(tuple(obj))
+        lines.append("  - %s:%s" % (key, _value(obj[key], "    ")))
+        lines.extend(["    %s:%s" % (field, _value(obj[field], "    ")) for field in fields])
     return "\n".join(lines) + "\n"
 
 
