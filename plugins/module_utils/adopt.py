@@ -41,10 +41,7 @@ def gather_into(directory, dsn, sip_domain):
     _refuse_non_empty(directory)
     actual, _domains = gather.read(dsn, sip_domain)
     if actual.unreadable:
-        one = len(actual.unreadable) == 1
-        raise SwitchboardError("%d project row%s cannot be read, and state files without %s would delete %s in overridden "
-                               "mode: %s" % (len(actual.unreadable), "" if one else "s", "it" if one else "them",
-                                             "it" if one else "them", _listed([str(row) for row in actual.unreadable])))
+        raise SwitchboardError(_unreadable(actual.unreadable))
     state = lean_state(actual)
     files = layout(state)
     header = _header(dsn, sip_domain, _last_apply(dsn))
@@ -53,6 +50,12 @@ def gather_into(directory, dsn, sip_domain):
             "counts": {kind: len(state[kind]) for kind in KINDS},
             "files": [{"path": path, "kind": kind, "count": len(objects)} for path, (kind, objects) in files.items()],
             "unmanaged_rows": len(actual.unknown_rows)}
+
+
+def _unreadable(rows):
+    it = "it" if len(rows) == 1 else "them"
+    return "%d project row%s cannot be read, and state files without %s would delete %s in overridden mode: %s" % (
+        len(rows), "" if len(rows) == 1 else "s", it, it, _listed([str(row) for row in rows]))
 
 
 def _refuse_non_empty(directory):
@@ -224,19 +227,24 @@ def _write_atomically(directory, files):
     """Every file is written into a temporary directory beside ``directory``, which is then renamed onto it
     (rename replaces an empty directory): a failure leaves nothing behind."""
     directory = os.path.abspath(directory)
-    parent = os.path.dirname(directory)
-    os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=".%s.gathering-" % os.path.basename(directory), dir=parent)
+    staging = None
     try:
+        os.makedirs(os.path.dirname(directory), exist_ok=True)
+        staging = tempfile.mkdtemp(prefix=".%s.gathering-" % os.path.basename(directory),
+                                   dir=os.path.dirname(directory))
         for path, text in files.items():
             target = os.path.join(staging, path)
             os.makedirs(os.path.dirname(target), exist_ok=True)
             with open(target, "w", encoding="utf-8") as handle:
                 handle.write(text)
         os.chmod(staging, 0o777 & ~_umask())
-        os.rename(staging, directory)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        os.rename(staging, directory)  # fails if something appeared in the directory meanwhile
+    except BaseException as exc:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise SwitchboardError("cannot write the gathered state into %s (%s): nothing was written"
+                                   % (directory, exc.strerror or exc)) from exc
         raise
 
 

@@ -1,6 +1,7 @@
 """switchboard gather DIR: an existing platform adopted into git, through the real command, planning to zero
 changes in merged and overridden mode, never writing a password or an HA1."""
 
+import errno
 import pathlib
 import shutil
 from urllib.parse import urlparse
@@ -11,6 +12,7 @@ import yaml
 from conftest import DEMO_STATE, SIP_DOMAIN, Playbook, db_rows, write_state
 from support.cli_gather import run_switchboard
 from ansible_collections.switchboard.pbx.plugins.module_utils import adopt, engine
+from ansible_collections.switchboard.pbx.plugins.module_utils.errors import SwitchboardError
 
 DEMO_PASSWORDS = ("Giulio-Marconi-2026", "Reception-Desk-2026", "Accounts-Desk-2026")
 NO_CHANGE = "no change planned: the platform matches the declared state"
@@ -206,10 +208,12 @@ def test_a_failed_gather_leaves_nothing(tmp_path, sqlite_dsn, monkeypatch):
 
     def failing_rename(source, _target):  # every file is written by then: the last step fails
         staged.extend(sorted(str(p.relative_to(source)) for p in pathlib.Path(source).rglob("*.yml")))
-        raise OSError("No space left on device")
+        raise OSError(errno.ENOSPC, "No space left on device")
     monkeypatch.setattr(adopt.os, "rename", failing_rename)
-    with pytest.raises(OSError, match="No space left on device"):
+    with pytest.raises(SwitchboardError) as failure:
         adopt.gather_into(str(tmp_path / "out" / "state"), sqlite_dsn, SIP_DOMAIN)
+    assert str(failure.value) == ("cannot write the gathered state into %s (No space left on device): nothing was "
+                                  "written" % (tmp_path / "out" / "state"))
     assert len(staged) == 7 and list((tmp_path / "out").iterdir()) == []
 
 
