@@ -39,7 +39,7 @@ CONTEXT = {"accounts": ("group", "type", "activation")}
 def gather_into(directory, dsn, sip_domain):
     """Write the platform's actual state into ``directory`` (absent or empty), all files or none."""
     _refuse_non_empty(directory)
-    actual, _domains = gather.read(dsn, sip_domain)
+    actual, domains = gather.read(dsn, sip_domain)
     if actual.unreadable:
         raise SwitchboardError(_unreadable(actual.unreadable))
     state = lean_state(actual)
@@ -49,7 +49,14 @@ def gather_into(directory, dsn, sip_domain):
     return {"directory": directory, "sip_domain": sip_domain, "database": gather.database(dsn),
             "counts": {kind: len(state[kind]) for kind in KINDS},
             "files": [{"path": path, "kind": kind, "count": len(objects)} for path, (kind, objects) in files.items()],
-            "unmanaged_rows": len(actual.unknown_rows)}
+            "unmanaged_rows": len(actual.unknown_rows), "warnings": _lost_credentials(actual, sip_domain, domains)}
+
+
+def _lost_credentials(actual, sip_domain, domains):
+    """Accounts whose subscriber row is gone: a plan against the gathered files asks for their password (a lost
+    credential is never invented), so the operator hears it now."""
+    status = gather.account_status(actual, sorted(actual.objects["accounts"]))
+    return gather.missing_subscribers(status, sip_domain, domains)
 
 
 def _unreadable(rows):

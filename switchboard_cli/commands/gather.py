@@ -20,6 +20,8 @@ def command(settings, directory):
     result = module_utils("adopt").gather_into(directory, settings.dsn, settings.sip_domain)
     for line in summary(result):
         click.echo(line)
+    for warning in result["warnings"]:
+        click.echo("warning: %s" % warning, err=True)
     return 0
 
 

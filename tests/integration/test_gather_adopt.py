@@ -255,3 +255,13 @@ def test_a_platform_with_unreadable_rows_is_not_adopted(tmp_path, sqlite_dsn):
                    "valid JSON (Expecting value: line 1 column 11 (char 10)): repair or delete the row, then run "
                    "again\n")
     assert not (tmp_path / "state").exists()
+
+
+def test_an_account_without_its_credential_is_named(tmp_path, sqlite_dsn):
+    """Its gathered file has no password, so the plan asks for one (never invented): gather says so first."""
+    engine.run(engine.Options(str(DEMO_STATE), sqlite_dsn, SIP_DOMAIN, report_dir=str(tmp_path / "reports")))
+    db_rows(sqlite_dsn, "DELETE FROM subscriber WHERE username = '4101'")
+    code, out, err = switchboard(sqlite_dsn, "gather", tmp_path / "state")
+    assert code == 0 and out.splitlines()[-1] == "passwords are not written: the accounts keep their credentials on the platform"
+    assert err == ("warning: 1 account(s) have no subscriber row in domain %s and cannot register: +390212345601\n"
+                   % SIP_DOMAIN)
