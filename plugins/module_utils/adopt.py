@@ -98,8 +98,11 @@ def lean_state(actual):
     """Per kind, the objects sorted by key, each without the fields the loader would fill in the same."""
     groups = actual.objects["groups"]
     defaults = {}
-    return {kind: [lean(kind, objects[key], _normalizer(kind, groups), defaults) for key in sorted(objects)]
-            for kind, objects in actual.objects.items()}
+    state = {}
+    for kind, objects in actual.objects.items():
+        normalize = _normalizer(kind, groups)
+        state[kind] = [lean(kind, objects[key], normalize, defaults) for key in sorted(objects)]
+    return state
 
 
 def _normalizer(kind, groups):
