@@ -223,7 +223,7 @@ def _header(dsn, sip_domain, last_apply):
     return ("# Gathered by `switchboard gather` from the PBX database %s, SIP domain %s.\n"
             "# The platform's last apply: %s. Passwords are not written: accounts keep their credentials\n"
             "# (HA1 digests) on the platform; declare a password only to change it.\n"
-            % (gather.named(dsn), sip_domain, last_apply or "none recorded"))
+            % (gather.named(dsn), sip_domain, "%s UTC" % last_apply if last_apply else "none recorded"))
 
 
 def _last_apply(dsn):
