@@ -5,8 +5,9 @@
 Per message: one short write transaction makes its one-time token (only its sha256 is stored) and marks
 the row `sending`, and is COMMITTED before the gateway is asked; a second one records the answer. A run
 killed in between leaves `sending`, which the next run turns into `unknown` (reported, never re-sent).
-A gateway that certainly did not take the message (down, busy) puts it back to `pending`: the next run
-sends it. Check mode sends nothing and says what would be sent.
+A gateway that certainly did not take the message (down, busy: Kannel's 503) puts it back to `pending`;
+this run tries it again a few times with a growing pause (each attempt through the same two commits),
+then leaves it and the rest pending for the next run. Check mode sends nothing and says what would be sent.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import datetime
 import hashlib
 import json
 import secrets
+import time
 
 from . import activation
 from .errors import SwitchboardError
@@ -24,6 +26,8 @@ from .sms import gateway as sms
 from .sms.config import open_gateway, parse_gateway, parse_rate
 
 DEFAULT_TOKEN_DAYS = 7
+ATTEMPTS = 3  # of a message the gateway certainly did not take, within this run only
+BACKOFF = 0.5  # seconds before the second attempt, doubled before each next one
 LISTED = 200  # message ids of one state in the result; the count beyond
 LINK_PATHS = {"installation": "/i/", "activation": "/a/"}
 PURPOSES = {"installation": "install", "activation": "activate"}
@@ -132,7 +136,7 @@ def _send_all(db, options, now, pending):
                 warnings.append("SMS %s to %s stays pending: %s" % (message_id, to, problem))
                 continue
             try:
-                outcome = _send_one(db, options, now, gateway, row)
+                outcome = _send_with_retries(db, options, now, gateway, row)
             except TemplateProblem as exc:
                 warnings.append("SMS %s to %s stays pending: %s" % (message_id, to, exc))
                 continue
@@ -141,8 +145,9 @@ def _send_all(db, options, now, pending):
             outcomes[message_id] = (outcome.status, stage, to)
             if outcome.not_sent:
                 left = len(pending) - index
-                warnings.append("SMS gateway %s did not take SMS %s (%s): certainly not sent; %d SMS stay pending "
-                                "and the next run sends them" % (gateway.describe(), message_id, outcome.reason, left))
+                warnings.append("SMS gateway %s did not take SMS %s in %d attempts (%s): certainly not sent; %d SMS stay "
+                                "pending and the next run sends them" % (gateway.describe(), message_id, ATTEMPTS,
+                                                                         outcome.reason, left))
                 break
     return outcomes, warnings
 
@@ -161,6 +166,19 @@ def _cannot_send(document, profile):
     if not profile or not profile.get("base_url"):
         return "its provisioning profile has no base_url (the link would have nowhere to go)"
     return None
+
+
+def _send_with_retries(db, options, now, gateway, row, sleep=time.sleep):
+    """A gateway that is busy or briefly away (not sent, certainly) gets ATTEMPTS tries, further and further
+    apart; never a message that may have been sent (unknown) or was refused (failed)."""
+    outcome = None
+    for attempt in range(ATTEMPTS):
+        if attempt:
+            sleep(BACKOFF * 2 ** (attempt - 1))
+        outcome = _send_one(db, options, now, gateway, row)
+        if outcome is None or not outcome.not_sent:
+            break
+    return outcome
 
 
 def _send_one(db, options, now, gateway, row):
