@@ -79,9 +79,10 @@ def states(dsn):
 
 
 def assert_none_lost(dsn, accounts, results, got):
-    """Every account's SMS is accepted (and arrived exactly once), or unknown and reported by both
-    re-runs with its re-send action (it arrived at most once), or still pending (it never arrived)."""
+    """Every account's SMS is accepted (and arrived exactly once), or unknown and reported by both re-runs
+    and platform_info with its re-send action (it arrived at most once), or still pending (it never arrived)."""
     found = states(dsn)
+    told = engine.gathered(dsn, SIP_DOMAIN, ["accounts"])["warnings"]  # what platform_info shows
     assert sorted({key[0] for key in found}) == sorted(accounts)
     assert max(got.values()) == 1 and set(got) <= set(found)
     for (account, stage), state in found.items():
@@ -89,6 +90,8 @@ def assert_none_lost(dsn, accounts, results, got):
         if state in ("accepted", "delivered"):
             assert got[(account, stage)] == 1, message_id
         elif state == "unknown":
+            assert any(w.startswith("%s SMS %s to %s unknown (maybe sent" % (stage, message_id, account))
+                       and w.endswith("action=send_%s_sms)" % stage) for w in told), told
             for result in results:
                 assert message_id in result["sms"]["unknown"]
                 assert any(w.startswith("%s SMS %s to %s may not have arrived" % (stage, message_id, account))
