@@ -209,14 +209,16 @@ def _send_one(db, options, now, gateway, row):
 def _record(db, now, message_id, account, stage, token, outcome):
     # A careless gateway may echo the request (the text, so the link) in its answer: the token never gets stored.
     outcome = sms.Outcome(outcome.status, outcome.reason.replace(token, "********"))
+    # Only over `sending`, or `unknown` from a run that started meanwhile: a delivery report that came back
+    # before this answer was recorded (delivered, failed) already knows more and stays.
     if outcome.not_sent:  # back in the queue; its token never left this process
         db.execute("DELETE FROM sb_tokens WHERE token_hash = ?", (token_hash(token),))
-        db.execute("UPDATE sb_sms_outbox SET state = ?, updated_at = ?, detail = ? WHERE id = ?",
-                   (activation.PENDING, now, outcome.reason, message_id))
+        db.execute("UPDATE sb_sms_outbox SET state = ?, updated_at = ?, detail = ? WHERE id = ? AND state IN (?, ?)",
+                   (activation.PENDING, now, outcome.reason, message_id, activation.SENDING, activation.UNKNOWN))
         return
     state = {sms.ACCEPTED: activation.ACCEPTED, sms.FAILED: activation.FAILED}.get(outcome.status, activation.UNKNOWN)
-    db.execute("UPDATE sb_sms_outbox SET state = ?, updated_at = ?, detail = ? WHERE id = ?",
-               (state, now, outcome.reason, message_id))
+    db.execute("UPDATE sb_sms_outbox SET state = ?, updated_at = ?, detail = ? WHERE id = ? AND state IN (?, ?)",
+               (state, now, outcome.reason, message_id, activation.SENDING, activation.UNKNOWN))
     event = "%s_sms_%s" % (stage, "sent" if state == activation.ACCEPTED else state)
     activation.add_history(db, now, [(account, event, "%s: %s" % (message_id, outcome.reason))])
     if state == activation.ACCEPTED:

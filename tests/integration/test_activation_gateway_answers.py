@@ -12,6 +12,8 @@ import httpx
 
 from conftest import SIP_DOMAIN, db_rows, write_state
 from ansible_collections.switchboard.pbx.plugins.module_utils import dispatch, engine
+from ansible_collections.switchboard.pbx.plugins.module_utils.sms.dlr import callback_url as dlr_callback_url
+from ansible_collections.switchboard.pbx.plugins.module_utils.sms.kannel import KannelGateway
 from support.http_stub import HttpStub
 from support.ports import free_port
 from support.provisioning import ProvisioningService
@@ -111,3 +113,26 @@ def test_a_failure_delivery_report_is_failed_in_the_history_and_reported(tmp_pat
         again = apply(tmp_path, sqlite_dsn, stub)
         assert stub.requests == []
     assert again["sms"]["failed"] == ["393471234567.installation.1"]
+
+
+def test_a_delivery_report_faster_than_the_recorded_answer_is_kept(tmp_path, sqlite_dsn, monkeypatch):
+    """Kannel may report delivery before our process records its 202: the outbox keeps `delivered`."""
+    port = free_port("127.0.0.1", ("tcp",))
+    declare(tmp_path, "http://127.0.0.1:%d" % port, accounts=())
+    engine.run(engine.Options(str(tmp_path / "state"), sqlite_dsn, SIP_DOMAIN, report_dir=str(tmp_path / "reports")))
+    declare(tmp_path, "http://127.0.0.1:%d" % port, accounts=(MARCO,))
+    send = KannelGateway.send
+
+    def send_then_report(self, message):
+        outcome = send(self, message)
+        assert httpx.get(dlr_callback_url(message.dlr_url, message.id).replace("%d", "1")).text == "delivered\n"
+        return outcome
+    monkeypatch.setattr(KannelGateway, "send", send_then_report)
+    with ProvisioningService(sqlite_dsn, SIP_DOMAIN, "127.0.0.1:5060", tmp_path, port=port), \
+            HttpStub("accepted") as stub:
+        result = apply(tmp_path, sqlite_dsn, stub)
+    assert result["sms"]["sent"] == ["393471234567.installation.1"]
+    assert outbox(sqlite_dsn) == [("393471234567.installation.1", "delivered")]
+    assert db_rows(sqlite_dsn, "SELECT event FROM sb_history WHERE account = ? ORDER BY id", (MARCO,)) == [
+        ("created",), ("installation_sms_delivered",), ("installation_sms_sent",)]
+    assert db_rows(sqlite_dsn, "SELECT last_status FROM sb_accounts") == [("installation_sms_sent",)]
