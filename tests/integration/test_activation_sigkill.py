@@ -228,3 +228,31 @@ def test_a_kill_during_a_batch_of_1k_loses_none_and_sends_none_twice(tmp_path, s
     assert sum(got.values()) in (BATCH - 1, BATCH) if unknown else sum(got.values()) == BATCH
     assert_none_lost(sqlite_dsn, accounts, results, got)
     assert results[1]["sms"]["sent"] == [] and results[1]["changed"] is False
+
+
+def test_a_kill_before_the_second_request_finds_the_first_answer_recorded(tmp_path, sqlite_dsn, kannel):
+    """A message's answer is written in the commit that marks the next one `sending`: killed just before the
+    second request, the first message is accepted (not unknown) and only the second one may need an action."""
+    accounts = numbers("3474", 3)
+    declare(tmp_path, accounts)
+    before = len(kannel.received())
+
+    def child():
+        send, calls = KannelGateway.send, []
+
+        def second_dies(self, message):
+            calls.append(message.id)
+            if len(calls) == 2:
+                die()
+            return send(self, message)
+        KannelGateway.send = second_dies
+        apply(tmp_path, sqlite_dsn, kannel)
+    killed(child)
+    first, second, third = (activation.message_id(n, "installation", 1) for n in accounts)
+    assert db_rows(sqlite_dsn, "SELECT id, state FROM sb_sms_outbox ORDER BY id") == [
+        (first, "accepted"), (second, "sending"), (third, "pending")]
+    results = [apply(tmp_path, sqlite_dsn, kannel) for _rerun in range(2)]
+    got = counted(kannel, before, 2)
+    assert got == collections.Counter({(accounts[0], "installation"): 1, (accounts[2], "installation"): 1})
+    assert results[0]["sms"]["unknown"] == [second] and results[0]["sms"]["sent"] == [third]
+    assert_none_lost(sqlite_dsn, accounts, results, got)
