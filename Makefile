@@ -91,7 +91,8 @@ schemas/state.schema.json: plugins/module_utils/state_schema.py
 		from ansible_collections.switchboard.pbx.plugins.module_utils.state_schema import STATE_FILE; \
 		print(json.dumps(STATE_FILE, indent=2))' > $@
 
-# The local platform on loopback (Kamailio; PBX_DB=postgres adds PostgreSQL 15). See inventories/lab.
+# The local platform on loopback (Kamailio, the provisioning service, Kannel with fakesmsc; PBX_DB=postgres adds
+# PostgreSQL 15). See inventories/lab.
 PBX_DB ?= sqlite
 lab:
 	$(MAKE) --no-print-directory system-packages PACKAGES="$(TEST_PACKAGES)"

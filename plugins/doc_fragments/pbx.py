@@ -79,7 +79,8 @@ options:
       - Where the activation SMS go, usually the inventory variable C(switchboard_sms_gateway),
         C(file:///ABSOLUTE/DIR) (one JSON file per message) or C(kannel://USER@HOST:PORT?smsc=ID).
       - A message is queued in the transaction that makes it due; after the commit it is sent, exactly once.
-        A gateway that is down leaves it queued (a warning) and the next run sends it.
+        A gateway that is down or busy (Kannel's 503) is tried 3 times in the run, 0.5 s then 1 s apart; then the message
+        stays queued (a warning) and the next run sends it.
       - Messages that failed or may have been sent are never sent again by themselves; the warning names the action
         that sends them again. Without a gateway the messages stay queued.
     type: str

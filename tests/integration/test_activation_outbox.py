@@ -233,9 +233,9 @@ def test_a_gateway_that_is_down_leaves_the_sms_pending_and_the_next_run_sends_th
     result = apply(tmp_path, sqlite_dsn, "kannel://switchboard@127.0.0.1:%d?smsc=FAKE" % port, sms_password="pw-123456")
     assert result["changed"] is True  # the accounts are created all the same
     assert result["warnings"] == [
-        "SMS gateway kannel://switchboard@127.0.0.1:%d?smsc=FAKE did not take SMS 393471234567.installation.1 (not "
-        "sent: cannot connect to 127.0.0.1:%d: Connection refused): certainly not sent; 2 SMS stay pending and the next "
-        "run sends them" % (port, port)]
+        "SMS gateway kannel://switchboard@127.0.0.1:%d?smsc=FAKE did not take SMS 393471234567.installation.1 in 3 "
+        "attempts (not sent: cannot connect to 127.0.0.1:%d: Connection refused): certainly not sent; 2 SMS stay pending "
+        "and the next run sends them" % (port, port)]
     assert [row[3] for row in outbox(sqlite_dsn)] == ["pending", "pending"]
     assert db_rows(sqlite_dsn, "SELECT count(*) FROM sb_tokens") == [(0,)]
     sent = apply(tmp_path, sqlite_dsn, file_url(tmp_path / "sms"))
