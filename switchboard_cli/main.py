@@ -26,9 +26,9 @@ def cli(ctx, **values):
 
 
 def _register_commands():
-    from .commands import plan
+    from .commands import drift, plan
 
-    for module in (plan,):
+    for module in (plan, drift):
         cli.add_command(module.command)
 
 

@@ -95,3 +95,27 @@ def device_entry(device):
     return model.entry(address, "missing" if holds_nothing else "changed", actions=[],
                        reason="lines_absent" if holds_nothing else "device_differs", fields=device["differences"],
                        before=device["before"], after=device["after"], detail=device["address"])
+
+
+def sentence(built, where=None):
+    """'drift: 2 changed, 1 missing, 1 unmanaged (coverage 97.5 %)' from a drift model; ignored drift is counted
+    apart, so the numbers are what still needs a decision. ``where``: the report to read for the detail."""
+    counts = dict.fromkeys(model.DRIFT + ("unreadable", "ignored"), 0)
+    for obj in built["objects"]:
+        if obj["ignored"]:
+            counts["ignored"] += 1
+        elif obj["status"] != "in_sync":
+            counts[obj["status"]] += 1
+    summary = built["summary"]
+    drifted = ["%d %s" % (counts[status], status) for status in model.DRIFT if counts[status]]
+    text = "drift: %s" % ", ".join(drifted) if drifted else "no drift: %s in sync" % report.counted(
+        summary["in_sync"], "object")
+    text += "".join(", %d %s" % (counts[status], status) for status in ("unreadable", "ignored") if counts[status])
+    text += " (coverage %s %%)" % summary["coverage"]
+    return text + (": see %s" % where if where else "")
+
+
+def readable_report(paths):
+    """The report a person should open first, of those written."""
+    preference = (".html", ".md", ".json", ".junit.xml")
+    return min(paths, key=lambda path: next(i for i, suffix in enumerate(preference) if path.endswith(suffix)))
