@@ -31,6 +31,7 @@ attributes:
     description: Read-only in any mode; only the reports are written.
   diff_mode:
     support: none
+    description: The drift is in the reports (before/after per changed object, secrets masked), not in a diff.
 options:
   state_dir:
     description: Directory whose YAML files (recursively) together are the declared state.
