@@ -80,6 +80,7 @@ FLEET_SIZES ?= 100
 bench: setup
 	cd tests/bench && $(PY) run.py
 	cd tests/bench && FLEET_WORKERS="10 20" $(PY) fleet.py $(FLEET_SIZES)
+	$(PY) tests/bench/drift.py 100000
 
 clean:
 	rm -rf build var
