@@ -100,7 +100,7 @@ def device_entry(device):
 def sentence(built, where=None):
     """'drift: 2 changed, 1 missing, 1 unmanaged (coverage 97.5 %)' from a drift model; ignored drift is counted
     apart, so the numbers are what still needs a decision. ``where``: the report to read for the detail."""
-    counts = dict.fromkeys(model.DRIFT + ("unreadable", "ignored"), 0)
+    counts = {status: 0 for status in model.DRIFT + ("unreadable", "ignored")}
     for obj in built["objects"]:
         if obj["ignored"]:
             counts["ignored"] += 1
