@@ -36,7 +36,7 @@ def run(options, fleet_options=None):
     overridden mode would, so undeclared objects show); ``fleet_options``: fleet.reconcile.FleetOptions, or None
     to leave the fleet out. An invalid declared state raises InvalidState, as a plan would."""
     options = dataclasses.replace(options, mode=OVERRIDDEN, check_mode=True)
-    declared, actual, changes, warnings = engine.read_and_plan(options)
+    declared, actual, changes, warnings = engine.read_and_plan(options, replacements_reported)
     objects = platform_objects(declared, actual, changes)
     if fleet_options is not None:
         fleet_found, told = fleet_objects(fleet_options)
@@ -51,6 +51,14 @@ def run(options, fleet_options=None):
     context = report_context(options.state_dir, options.dsn, options.sip_domain, OVERRIDDEN,
                              fleet=fleet_options is not None)
     return model.build("drift", objects, context), warnings
+
+
+def replacements_reported(declared):
+    """A plan refuses to replace an account (a changed number) without allow_replace; drift is no plan: it reports
+    the account as changed, replace_because_number_changed, instead of failing on it."""
+    entries = dict(declared.entries, accounts=[dataclasses.replace(e, allow_replace=True)
+                                               for e in declared.entries["accounts"]])
+    return dataclasses.replace(declared, entries=entries, _objects={})
 
 
 def platform_objects(declared, actual, changes):

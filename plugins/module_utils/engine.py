@@ -203,16 +203,19 @@ def loading_meanwhile(options, known=None):
         yield pool.submit(declared_state.load, *load_arguments(options), known=known).result
 
 
-def read_and_plan(options):
+def read_and_plan(options, view=None):
     """Drift's half of the flow: a snapshot read without the write lock (a drift run never waits for a writer and
     never writes), the declared state loaded meanwhile, and the plan against the snapshot in ``options.mode``.
-    Damaged project rows do not stop it: they are skipped and listed in ``actual.unreadable``.
-    Returns (declared, actual, changes, warnings); an invalid declared state raises InvalidState."""
+    Damaged project rows do not stop it: they are skipped and listed in ``actual.unreadable``. ``view(declared)``:
+    the declared state as the caller plans it. Returns (declared, actual, changes, warnings); an invalid declared
+    state raises InvalidState."""
     with loading_meanwhile(options) as load_declared:
         with Session(options.dsn, options.sip_domain, True, options.lock_timeout) as pbx:
             with pbx.reading() as db:
                 actual = read_actual(db, options.sip_domain, tolerant=True)
         declared, warnings = load_declared()
+    if view is not None:
+        declared = view(declared)
     changes, unmanaged = _plan(declared, actual, options, None)
     return declared, actual, changes, list(warnings) + unmanaged
 

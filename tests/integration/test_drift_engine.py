@@ -213,3 +213,15 @@ def test_no_secret_reaches_the_report(tmp_path, pbx_dsn):
         for (u,) in db_rows(pbx_dsn, "SELECT username FROM subscriber")]
     assert [secret for secret in secrets if secret in text] == []
     assert '"password": "******** (changed)"' in text
+
+
+def test_a_number_that_differs_is_reported_as_a_replacement_not_refused_like_a_plan(tmp_path, pbx_dsn):
+    apply(tmp_path, pbx_dsn, state(desk(DESK1, username="7001", secondary_number="+390212345611")))
+    declared = state(desk(DESK1, username="7001", secondary_number="+390212345612"))
+    built, _warnings = drift_of(tmp_path, pbx_dsn, declared)
+    [obj] = [o for o in built["objects"] if o["kind"] == "accounts"]
+    assert (obj["status"], obj["actions"], obj["reason"], obj["fields"]) == (
+        "changed", ["replace"], "replace_because_secondary_number_changed", ["secondary_number"])
+    assert built["summary"]["exit_code"] == 2
+    with pytest.raises(InvalidState, match="set allow_replace: true on this account"):  # the plan still refuses
+        engine.run(options(tmp_path, pbx_dsn, check_mode=True))
