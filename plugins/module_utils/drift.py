@@ -85,7 +85,7 @@ def platform_objects(declared, actual, changes):
 
 def fleet_objects(fleet_options):
     """([entry] per declared device, warnings): the fleet engine in check mode reads every device."""
-    from .fleet import reconcile
+    from .fleet import reconcile  # only a fleet drift loads the SSH side
 
     result = reconcile.run(dataclasses.replace(fleet_options, check_mode=True))
     return [device_entry(device) for device in result["devices"]], list(result["warnings"])
