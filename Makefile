@@ -16,7 +16,7 @@ export PATH := $(VENV)/bin:$(PATH)
 DEMO_PACKAGES := kamailio kamailio-sqlite-modules sqlite3 python3-venv
 TEST_PACKAGES := $(DEMO_PACKAGES) kamailio-postgres-modules kamailio-json-modules \
 	kamailio-extra-modules kamailio-utils-modules sipsak baresip postgresql-15 openssh-server \
-	kannel kannel-extras
+	kannel kannel-extras chromium
 
 .PHONY: demo test bench sanity lab lab-down setup system-packages clean schema
 schema: schemas/state.schema.json
@@ -80,6 +80,7 @@ FLEET_SIZES ?= 100
 bench: setup
 	cd tests/bench && $(PY) run.py
 	cd tests/bench && FLEET_WORKERS="10 20" $(PY) fleet.py $(FLEET_SIZES)
+	$(PY) tests/bench/reports.py
 	$(PY) tests/bench/drift.py 100000
 
 clean:

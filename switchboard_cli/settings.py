@@ -78,6 +78,7 @@ class Settings:
     def engine_options(self, check_mode=False, **more):
         self.require("state_dir", "dsn", "sip_domain")
         engine = module_utils("engine")
+        more.setdefault("door", click.get_current_context().command_path)  # "switchboard apply": the audit trail's door
         return engine.Options(state_dir=self.state_dir, dsn=self.dsn, sip_domain=self.sip_domain,
                               mode=self.mode or "merged", check_mode=check_mode, report_dir=self.report_dir,
                               secrets_file=self.secrets_file, **more)

@@ -18,7 +18,8 @@ from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.switchboard.pbx.plugins.module_utils.loader import (
-    VaultValue, is_vault_encrypted, parse, read_regular_file, state_files, text_loader)
+    VaultValue, is_vault_encrypted, parse, read_regular_file, simple_text_mapping, state_files, text_loader)
+from ansible_collections.switchboard.pbx.plugins.module_utils.provenance import operator
 from ansible_collections.switchboard.pbx.plugins.module_utils.shown import shown
 
 VAULT_TAG = b"!vault"
@@ -34,6 +35,7 @@ class ActionModule(ActionBase):
         args["passwords"] = json.dumps(passwords)  # one no_log value: masking 50k separate ones costs seconds
         if decrypted:
             args["decrypted_files"] = json.dumps(decrypted)
+        args["controller_user"] = operator()  # who ran the playbook, for the audit trail (the module may run as another)
         result.update(self._execute_module(module_name="switchboard.pbx.platform", module_args=args,
                                            task_vars=task_vars))
         return result
@@ -76,10 +78,12 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail("the secrets file %s is not encrypted with Ansible Vault: encrypt it "
                                     "(ansible-vault encrypt %s) or put the passwords inline as !vault values" % (path, path))
         text = self._text(self._decrypt(content, "the secrets file %s" % path), "the secrets file %s" % path)
-        document, problems = parse(text, path, text_loader())
-        if problems:
-            raise AnsibleActionFail("the secrets file %s" % "\n".join(str(p) for p in problems))
-        data = document.data
+        data = simple_text_mapping(text)
+        if data is None:
+            document, problems = parse(text, path, text_loader())
+            if problems:
+                raise AnsibleActionFail("the secrets file %s" % "\n".join(str(p) for p in problems))
+            data = document.data
         if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
             raise AnsibleActionFail("the secrets file %s must be a mapping of account number to password "
                                     "(\"+390212345601\": the-password)" % path)

@@ -52,6 +52,25 @@ options:
     type: path
 """
 
+    # Modules whose applies the audit trail records (door.AUDIT_ARGS, audit.py).
+    AUDIT = r"""
+notes:
+  - Every apply that is not in check mode records one row in the audit trail (table C(sb_applies)), in the same transaction
+    as its changes, no-op applies included - when, who ran it, through which module, the git commit of the state directory
+    (and whether its files differ from it), the sha256 of the plan file, the mode and the counts. A run that fails
+    records nothing. M(switchboard.pbx.platform_info) (RV(switchboard.pbx.platform_info#module:applies)) and
+    C(switchboard history) list it. No secret is recorded.
+  - The explicit actions of M(switchboard.pbx.sip_account) (O(switchboard.pbx.sip_account#module:action)) are not applies;
+    the account's history records them.
+options:
+  controller_user:
+    description:
+      - The user and host of the Ansible controller that ran the task (C(user@host)), recorded in the audit trail beside the
+        user that runs the module.
+      - Filled in by the action plugin on the controller; not meant to be set by hand.
+    type: str
+"""
+
     # Modules that may send SMS (door.SMS_ARGS).
     SMS = r"""
 options:

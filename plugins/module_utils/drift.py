@@ -67,6 +67,7 @@ def platform_objects(declared, actual, changes):
     accounts = declared.by_key("accounts")
     for change in changes:
         obj = model.from_plan_description(report.describe(change))
+        obj["actions"] = []  # a drift report plans nothing (schemas/report.schema.json); its reason says what differs
         if change.kind == "accounts" and change.action in ("create", "replace") and not accounts[change.key].obj["username"]:
             obj["after"]["username"] = GENERATED  # the plan's pick is a draw, not what the PBX will hold
         objects[obj["address"]] = obj

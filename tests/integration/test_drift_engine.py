@@ -221,7 +221,7 @@ def test_a_number_that_differs_is_reported_as_a_replacement_not_refused_like_a_p
     built, _warnings = drift_of(tmp_path, pbx_dsn, declared)
     [obj] = [o for o in built["objects"] if o["kind"] == "accounts"]
     assert (obj["status"], obj["actions"], obj["reason"], obj["fields"]) == (
-        "changed", ["replace"], "replace_because_secondary_number_changed", ["secondary_number"])
+        "changed", [], "replace_because_secondary_number_changed", ["secondary_number"])
     assert built["summary"]["exit_code"] == 2
     with pytest.raises(InvalidState, match="set allow_replace: true on this account"):  # the plan still refuses
         engine.run(options(tmp_path, pbx_dsn, check_mode=True))
