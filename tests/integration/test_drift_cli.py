@@ -99,3 +99,18 @@ def test_missing_settings_and_a_bad_format_are_errors_not_drift(tmp_path, platfo
     assert (fleet.returncode, fleet.stderr) == (
         1, "switchboard: error: --fleet needs --ssh-user (or SWITCHBOARD_FLEET_SSH_USER); --fleet needs --ssh-key-file "
            "(or SWITCHBOARD_FLEET_SSH_KEY_FILE); --fleet needs --known-hosts (or SWITCHBOARD_FLEET_KNOWN_HOSTS)\n")
+
+
+def test_every_format_is_written_and_reads_back_with_the_same_exit_code(tmp_path, platform):
+    declared, env = platform
+    declared["accounts"][1]["owner"] = "Bruno Neri"
+    write_state(tmp_path / "state", {"s.yml": declared})
+    done = switchboard(tmp_path, env, "drift", "--format", "json", "--format", "md", "--format", "html",
+                       "--format", "junit", "--output", "out")
+    assert (done.returncode, done.stdout) == (2, "drift: 1 changed (coverage 100.0 %): see out/drift.html\n")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "drift.html", "drift.json", "drift.junit.xml", "drift.md"]
+    again = switchboard(tmp_path, env, "report", "out/drift.json", "--format", "md")  # the published schema holds
+    assert again.returncode == 2 and "accounts/" + DESK2 in again.stdout
+    for name in ("drift.md", "drift.html", "drift.junit.xml"):
+        assert [s for s in PASSWORDS if s in (tmp_path / "out" / name).read_text()] == []

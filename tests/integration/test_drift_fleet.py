@@ -40,7 +40,7 @@ def test_fleet_drift_in_sync_changed_then_one_unreachable_device_alone_is_an_err
     edited = accounts.stat().st_mtime_ns
     output, model = drift(book, switchboard_fail_on_drift=True, expect_rc=2)
     assert fleet_entries(model)["fleet/desk-a"] == ("changed", ["channel 1: password differs"])
-    assert "drift: 1 changed (coverage 100.0 %%): see %s/drift.json" % book.report_dir in output
+    assert "drift: 1 changed (coverage 100.0 %%): see %s/drift.html" % book.report_dir in output
     assert accounts.stat().st_mtime_ns == edited  # read, never written
     assert "Typed-By-Hand-9" not in output + json.dumps(model)
 

@@ -25,17 +25,20 @@ def test_drift_playbook_reports_and_fails_only_when_asked(playbook):
     demo(playbook)
     output = playbook.run(playbook="playbooks/drift.yml")
     total = report(playbook, "drift.json")["summary"]["total"]
-    assert '"msg": "no drift: %d objects in sync (coverage 100.0 %%): see %s/drift.json"' % (
+    assert '"msg": "no drift: %d objects in sync (coverage 100.0 %%): see %s/drift.html"' % (
         total, playbook.report_dir) in output
 
     drifted(playbook)
     db_path = playbook.dsn[len("sqlite://"):]
     before = file_digest(db_path)
-    sentence = "drift: 1 changed (coverage 100.0 %%): see %s/drift.json" % playbook.report_dir
+    sentence = "drift: 1 changed (coverage 100.0 %%): see %s/drift.html" % playbook.report_dir
     output = playbook.run(playbook="playbooks/drift.yml")  # reported, not a failure by default
     assert '"msg": "%s"' % sentence in output and "failed=0" in output
     output = playbook.run(playbook="playbooks/drift.yml", extra_vars={"switchboard_fail_on_drift": True}, expect_rc=2)
     assert 'fatal: [pbx]: FAILED! => {"changed": false, "msg": "%s"}' % sentence in output
+    assert sorted(p.name for p in playbook.report_dir.glob("drift.*")) == [
+        "drift.html", "drift.json", "drift.junit.xml", "drift.md"]
+    assert "+393489876543" in (playbook.report_dir / "drift.md").read_text()
     model = report(playbook, "drift.json")
     [changed] = [o for o in model["objects"] if o["status"] == "changed"]
     assert (changed["address"], changed["fields"]) == ("accounts/+393489876543", ["owner"])
@@ -49,6 +52,8 @@ def test_drift_playbook_reports_and_fails_only_when_asked(playbook):
     assert "1 ignored (coverage 100.0 %" in output
     [ignored] = [o for o in report(playbook, "drift.json")["objects"] if o["ignored"]]
     assert ignored["ignored"] == "renamed by HR, change 7"
+    for rendering in ("drift.md", "drift.html", "drift.junit.xml"):  # every rendering prints the reason
+        assert "renamed by HR, change 7" in (playbook.report_dir / rendering).read_text(), rendering
 
 
 def test_an_unreadable_row_fails_the_drift_playbook_even_without_fail_on_drift(playbook):
@@ -63,7 +68,7 @@ def test_plan_playbook_writes_the_plan_as_the_report_model(playbook):
     demo(playbook)
     drifted(playbook)
     output = playbook.run(playbook="playbooks/plan.yml")
-    assert "reports: %s/plan.json" % playbook.report_dir in output
+    assert "reports: %s/plan.json, %s/plan.md, %s/plan.html, %s/plan.junit.xml" % ((playbook.report_dir,) * 4) in output
     model = report(playbook, "plan.json")
     assert model["report"] == "plan"
     assert [(o["address"], o["status"], o["actions"], o["fields"]) for o in model["objects"]] == [
