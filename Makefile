@@ -81,6 +81,7 @@ bench: setup
 	cd tests/bench && $(PY) run.py
 	cd tests/bench && FLEET_WORKERS="10 20" $(PY) fleet.py $(FLEET_SIZES)
 	$(PY) tests/bench/reports.py
+	$(PY) tests/bench/drift.py 100000
 
 clean:
 	rm -rf build var

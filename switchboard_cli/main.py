@@ -26,9 +26,9 @@ def cli(ctx, **values):
 
 
 def _register_commands():
-    from .commands import gather, history, import_csv, plan, report
+    from .commands import drift, gather, history, import_csv, plan, report
 
-    for module in (plan, gather, import_csv, report, history):
+    for module in (plan, drift, gather, import_csv, report, history):
         cli.add_command(module.command)
 
 

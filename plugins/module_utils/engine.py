@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import multiprocessing
@@ -213,10 +214,33 @@ def run(options):
     # The state files load on the second core while this process reads the database (ARCHITECTURE:
     # both cost seconds at 100k accounts). An invalid state still writes nothing: the transaction rolls back.
     known = gather.referable(options.dsn) if options.mode == MERGED else None
+    with loading_meanwhile(options, known) as load_declared:
+        return reconcile(options, load_declared, run_fingerprint=run_fingerprint)
+
+
+@contextlib.contextmanager
+def loading_meanwhile(options, known=None):
+    """Yields load_declared(): the state files load in a second process while this one reads the database."""
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"),
                              initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
-        loading = pool.submit(declared_state.load, *load_arguments(options), known=known)
-        return reconcile(options, loading.result, run_fingerprint=run_fingerprint)
+        yield pool.submit(declared_state.load, *load_arguments(options), known=known).result
+
+
+def read_and_plan(options, view=None):
+    """Drift's half of the flow: a snapshot read without the write lock (a drift run never waits for a writer and
+    never writes), the declared state loaded meanwhile, and the plan against the snapshot in ``options.mode``.
+    Damaged project rows do not stop it: they are skipped and listed in ``actual.unreadable``. ``view(declared)``:
+    the declared state as the caller plans it. Returns (declared, actual, changes, warnings); an invalid declared
+    state raises InvalidState."""
+    with loading_meanwhile(options) as load_declared:
+        with Session(options.dsn, options.sip_domain, True, options.lock_timeout) as pbx:
+            with pbx.reading() as db:
+                actual = read_actual(db, options.sip_domain, tolerant=True)
+        declared, warnings = load_declared()
+    if view is not None:
+        declared = view(declared)
+    changes, unmanaged = _plan(declared, actual, options, None)
+    return declared, actual, changes, list(warnings) + unmanaged
 
 
 def _skipped_when_unchanged(options, run_fingerprint):

@@ -155,6 +155,7 @@ class Declared:
     """Built once, then only read: the lookups are computed once per kind."""
 
     entries: dict  # kind -> [Entry]
+    drift_ignore: list = dataclasses.field(default_factory=list)  # [(file, path, item)]: drift accepted (drift_ignore.py)
     _objects: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
     def objects(self, kind):
@@ -170,7 +171,10 @@ def build(documents, platform_groups=None):
     """Merge all documents (already schema-valid) into one Declared model. ``platform_groups``: groups on the
     platform but not declared (merged mode), whose default provisioning profile a wizard account inherits."""
     raw_entries = {kind: [] for kind in KINDS}
+    drift_ignore = []
     for document in documents:
+        drift_ignore.extend((document.file, "drift_ignore[%d]" % index, item)
+                            for index, item in enumerate((document.data or {}).get("drift_ignore") or []))
         for kind in KINDS:
             for index, raw in enumerate((document.data or {}).get(kind) or []):
                 raw_entries[kind].append((document.file, "%s[%d]" % (kind, index), raw))
@@ -191,4 +195,4 @@ def build(documents, platform_groups=None):
                   allow_replace=bool(raw.get("allow_replace", False)))
             for file, path, raw in raw_entries[kind]
         ]
-    return Declared(entries)
+    return Declared(entries, drift_ignore)

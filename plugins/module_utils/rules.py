@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from . import drift_ignore
 from .acl import allows, parse_network
 from .errors import Problem
 from .model import account_numbers
@@ -342,6 +343,7 @@ def check(declared, known=None):
     _account_numbers(declared, out)
     _usernames(declared, out)
     _devices(declared, out, known)
+    out.problems.extend(drift_ignore.problems(declared))
     return out.problems, _warnings(declared.entries["accounts"])
 
 

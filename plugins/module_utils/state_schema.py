@@ -169,6 +169,25 @@ TRUSTED_PEER = {
     },
 }
 
+# Objects or fields whose drift an operator accepts: the drift report marks them ignored and prints the reason.
+DRIFT_IGNORE = {
+    "type": "object",
+    "required": ["address", "reason"],
+    "additionalProperties": False,
+    "properties": {
+        "address": {"type": "string", "maxLength": 255,
+                    "pattern": r"^(provisioning_profiles|networks|groups|numbers|accounts|devices|trusted_peers|kamailio|fleet)"
+                               r"/\S+$",
+                    "description": "an address is KIND/KEY, KIND one of accounts, groups, numbers, devices, networks, "
+                                   "provisioning_profiles, trusted_peers, kamailio, fleet (accounts/+390212345601); "
+                                   "* and ? match any characters (accounts/+3902*)"},
+        "fields": {"type": "array", "minItems": 1, "uniqueItems": True, "items": {"type": "string", "minLength": 1},
+                   "description": "Only these changed fields (and the paths under them) are accepted; all when absent."},
+        "reason": {"type": "string", "minLength": 1, "maxLength": 1000,
+                   "description": "Why this drift is accepted (the report prints it for the auditor)."},
+    },
+}
+
 STATE_FILE = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://switchboard.invalid/schemas/state.schema.json",
@@ -183,6 +202,7 @@ STATE_FILE = {
         "accounts": {"type": "array", "items": ACCOUNT},
         "devices": {"type": "array", "items": DEVICE},
         "trusted_peers": {"type": "array", "items": TRUSTED_PEER},
+        "drift_ignore": {"type": "array", "items": DRIFT_IGNORE},
     },
 }
 

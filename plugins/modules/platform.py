@@ -61,6 +61,14 @@ options:
       - Usually set from the inventory variable C(switchboard_pbx_lock_timeout).
     type: float
     default: 30
+  report_formats:
+    description:
+      - Also write the plan as the shared report model to O(report_dir) (C(plan.json), C(plan.md), C(plan.html),
+        C(plan.junit.xml)), in these formats. A report that cannot be written is a warning.
+    type: list
+    elements: str
+    choices: [json, md, html, junit]
+    default: []
   keep_plan_files:
     description:
       - How many plan files (the newest) stay in O(report_dir); older ones are removed. V(0) keeps them all.
@@ -128,6 +136,12 @@ plan_file:
   description: JSON file with the full plan (every change with before/after, secrets masked).
   returned: always
   type: str
+reports:
+  description: The plan reports written to O(report_dir), one per format of O(report_formats).
+  returned: when O(report_formats) is set
+  type: list
+  elements: str
+  sample: ["/r/plan.json", "/r/plan.md"]
 sms:
   description:
     - The activation SMS of this run - C(sent), C(pending), C(failed) and C(unknown) message ids; in check mode
@@ -144,18 +158,24 @@ server:
 
 import json
 
+from ansible_collections.switchboard.pbx.plugins.module_utils import plan_reports
 from ansible_collections.switchboard.pbx.plugins.module_utils.door import (
     AUDIT_ARGS, REPORT_ARGS, SMS_ARGS, audit_options, run, sms_options)
 
 
 def reconcile(module, engine):
     params = module.params
-    return engine.run(engine.Options(
+    options = engine.Options(
         state_dir=params["state_dir"], dsn=params["dsn"], sip_domain=params["sip_domain"], mode=params["mode"],
         passwords=json.loads(params["passwords"]), check_mode=module.check_mode, report_dir=params["report_dir"],
         rpc_url=params["rpc_url"], lock_timeout=params["lock_timeout"], keep_plan_files=params["keep_plan_files"],
         decrypted_files=json.loads(params["decrypted_files"]), secrets_file=params["secrets_file"],
-        **sms_options(params), **audit_options(params, "switchboard.pbx.platform")))
+        **sms_options(params), **audit_options(params, "switchboard.pbx.platform"))
+    result = engine.run(options)
+    if params["report_formats"]:
+        result["reports"], told = plan_reports.write(result["plan_file"], options, params["report_formats"])
+        result["warnings"].extend(told)
+    return result
 
 
 def main():
@@ -166,6 +186,7 @@ def main():
              rpc_url=dict(type="str"),
              lock_timeout=dict(type="float", default=30),
              keep_plan_files=dict(type="int", default=50),
+             report_formats=dict(type="list", elements="str", choices=["json", "md", "html", "junit"], default=[]),
              passwords=dict(type="jsonarg", default="{}", no_log=True),
              decrypted_files=dict(type="jsonarg", default="{}", no_log=True)),
         reconcile)
