@@ -11,7 +11,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 
 from . import declared as declared_state
-from . import activation, dispatch, gather, report, search
+from . import activation, dispatch, gather, progress, report, search
 from .account_change import AccountChange
 from .child_process import die_with_parent
 from .errors import InvalidState, SwitchboardError
@@ -41,6 +41,9 @@ class Options:
     sms_gateway: str = None  # switchboard_sms_gateway: file:///DIR or kannel://USER@HOST:PORT?smsc=ID
     sms_password: str = None  # the Kannel sendsms password (vault)
     sms_rate: float = None  # switchboard_sms_rate: messages per second
+    progress: object = None  # None or a callable (phase, done, total): see progress.py
+    checkpoint: object = None  # None or a callable (declared, actual, changes, descriptions) called under the write
+    # lock before anything is written: `plan --out` records the plan, `apply --plan` raises when it no longer holds
 
 
 def now():
@@ -81,6 +84,12 @@ def apply_changes(writer, changes):
     writer.journal(changes)
 
 
+def _apply_changes_shown(options, writer, changes):
+    progress.tick(options.progress, progress.WRITING, 0, len(changes))
+    apply_changes(writer, changes)
+    progress.tick(options.progress, progress.WRITING, len(changes), len(changes))
+
+
 def reconcile(options, load_declared, select=None, read=None):
     """Plan and apply the declared state against the PBX; ``select`` keeps only some changes (one-object doors),
     ``read(db, domain)`` returns the Actual (what a one-object door touches; by default all of it).
@@ -97,7 +106,9 @@ def reconcile(options, load_declared, select=None, read=None):
 
 def _plan(declared, actual, options, select):
     """Return (changes, warnings about what the plan leaves alone)."""
+    progress.tick(options.progress, progress.PLANNING, 0, 1)
     changes, problems, unmanaged = make_plan(declared, actual, options.sip_domain, options.mode, options.passwords)
+    progress.tick(options.progress, progress.PLANNING, 1, 1)
     if problems:
         raise InvalidState(problems)
     return ([c for c in changes if select(c)] if select is not None else changes), unmanaged
@@ -112,11 +123,14 @@ def _reconcile(options, load_declared, select, read):
         declared, warnings = load_declared()
         changes, unmanaged = _plan(declared, snapshot, options, select)
         with pbx.writing() as db:
+            actual = snapshot
             if not pbx.unchanged_since_read(db):
                 actual = read(db, options.sip_domain)
                 if actual != snapshot:  # someone wrote meanwhile
                     changes, unmanaged = _plan(declared, actual, options, select)
             descriptions = [report.describe(c) for c in changes]
+            if options.checkpoint is not None:
+                options.checkpoint(declared, actual, changes, descriptions)
             counts = report.summary(changes)
             queued = activation.created_wizard_accounts(changes)
             plan_file = report.write_plan_file(options.report_dir, descriptions, counts,
@@ -125,7 +139,7 @@ def _reconcile(options, load_declared, select, read):
                                                 "sms_to_resend": activation.needing_action(db)},
                                                keep=options.keep_plan_files)
             at = now()
-            apply_changes(Writer(db, options.sip_domain, at), changes)
+            _apply_changes_shown(options, Writer(db, options.sip_domain, at), changes)
             activation.queue_installations(db, at, changes)  # the SMS is only queued here, in the same transaction
     # Committed: from here on nothing may turn the result into a failure (the change is applied).
     warnings = list(warnings) + unmanaged
@@ -185,14 +199,15 @@ def load_arguments(options):
 
 def run(options):
     if not database_exists(options.dsn):  # validate first: invalid input must not even create the file
-        loaded = declared_state.load(*load_arguments(options))
+        loaded = declared_state.load(*load_arguments(options), progress=options.progress)
         return reconcile(options, lambda: loaded)
     # The state files load on the second core while this process reads the database (ARCHITECTURE:
     # both cost seconds at 100k accounts). An invalid state still writes nothing: the transaction rolls back.
     known = gather.referable(options.dsn) if options.mode == MERGED else None
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"),
                              initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
-        loading = pool.submit(declared_state.load, *load_arguments(options), known=known)
+        loading = pool.submit(declared_state.load, *load_arguments(options), known=known,
+                              progress=options.progress)
         return reconcile(options, loading.result)
 
 
