@@ -26,9 +26,9 @@ def cli(ctx, **values):
 
 
 def _register_commands():
-    from .commands import plan
+    from .commands import apply, history, plan, search
 
-    for module in (plan,):
+    for module in (plan, apply, search, history):
         cli.add_command(module.command)
 
 
