@@ -57,13 +57,16 @@ def actual_digest(actual, kind, key):
 
 
 def after_digest(description):
-    """What an object was to become, as the plan showed it; a username generated for a new account is left out
-    (it is drawn again by every plan; a declared username is in the declared digest)."""
-    after = description["after"]
-    if after is not None and description["address"].startswith("accounts/") and description["action"] in (
-            "create", "replace"):
-        after = {k: v for k, v in after.items() if k != "username"}
-    return digest(after)
+    """What an object was to become, as the plan showed it."""
+    return digest(comparable_after(description["address"], description["action"], description["after"]))
+
+
+def comparable_after(address, action, after):
+    """``after`` without the username generated for a new account: every plan draws it again (a declared username
+    is in the declared digest)."""
+    if after is not None and address.startswith("accounts/") and action in ("create", "replace"):
+        return {k: v for k, v in after.items() if k != "username"}
+    return after
 
 
 def apply_check(declared, actual, descriptions, platform):
@@ -120,8 +123,7 @@ def _action(entry):
 
 def _fields_between(saved_object, now_object, side):
     """The fields of ``side`` (before or after) that differ, as a report names them (kamailio.disabled flag)."""
-    old = (saved_object or {}).get(side) or {}
-    new = (now_object or {}).get(side) or {}
+    old, new = (_side(o, side) or {} for o in (saved_object, now_object))
     fields = []
     for name in sorted(set(old) | set(new)):
         if name == "kamailio" and isinstance(old.get(name), dict) and isinstance(new.get(name), dict):
@@ -130,6 +132,12 @@ def _fields_between(saved_object, now_object, side):
         elif old.get(name) != new.get(name):
             fields.append(name)
     return ", ".join(fields) or "in what the plan does not show"
+
+
+def _side(obj, side):
+    if obj is None or side == "before":
+        return (obj or {}).get(side)
+    return comparable_after(obj["address"], obj["actions"][0], obj["after"])
 
 
 def refusal(plan_file, found):
