@@ -51,21 +51,22 @@ def _check_document(document, problems):
     return document, [], rules.local_problems(model.build([document]))
 
 
-def _check_files(items, progress=None):
+def _check_files(items, progress=None, done=0, total=0):
     workers = min(os.cpu_count() or 1, len(items))
     if workers < 2 or sum(len(content) for _file, content in items) < PARALLEL_FROM_BYTES:
-        return _counted(map(check_file, items), len(items), progress)
+        return _counted(map(check_file, items), progress, done, total)
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
                              initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
-        return _counted(pool.map(check_file, items), len(items), progress)
+        return _counted(pool.map(check_file, items), progress, done, total)
 
 
-def _counted(results, total, progress):
-    """The checked files, told to ``progress`` one file at a time as they come."""
+def _counted(results, progress, done, total):
+    """The checked files, told to ``progress`` one file at a time as they come (``done`` came from the cache)."""
+    tick(progress, LOADING, done, total)
     checked = []
     for result in results:
         checked.append(result)
-        tick(progress, LOADING, len(checked), total)
+        tick(progress, LOADING, done + len(checked), total)
     return checked
 
 
@@ -89,7 +90,7 @@ def load(state_dir, cache_dir=None, passwords=None, decrypted_files=None, secret
             missing.append((file, content))
         else:
             cached[file] = Document(file, data)
-    checked.update(zip([file for file, _content in missing], _check_files(missing, progress)))
+    checked.update(zip([file for file, _content in missing], _check_files(missing, progress, len(cached), len(contents))))
     documents, local = [], []
     for file, content in contents:
         if file in cached:

@@ -21,7 +21,7 @@ def command(settings, query, output_format):
     """Print the accounts on the platform that QUERY matches (e.g. 'owner:"marco rossi"', 'email:marco*')."""
     settings.require("dsn", "sip_domain")
     found = module_utils("engine").gathered(settings.dsn, settings.sip_domain, ("accounts",), query=query)
-    accounts = {"accounts": found["state"]["accounts"]}
+    accounts = {"accounts": [dict({"number": account["number"]}, **account) for account in found["state"]["accounts"]]}
     if output_format == "json":
         click.echo(json.dumps(accounts, indent=1, sort_keys=True, ensure_ascii=False))
     else:

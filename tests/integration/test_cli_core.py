@@ -195,7 +195,7 @@ def test_search_and_history(demo):
     _tmp_path, _state, env, _dsn = demo
     run_switchboard(["apply"], env, expect_rc=0)
     _rc, out, err = run_switchboard(["search", 'owner:"chiara verdi"'], env, expect_rc=0)
-    assert out.startswith("accounts:\n- number: '+390212345601'\n  group: milano-office\n")
+    assert out.startswith("accounts:\n- number: '+390212345601'\n  acl:\n  - deny: 0.0.0.0/0\n")
     assert "password" not in out and err == '1 account match owner:"chiara verdi"\n'
     _rc, out, _err = run_switchboard(["search", "--format", "json", "email:*rossi-logistica.example"], env,
                                      expect_rc=0)
