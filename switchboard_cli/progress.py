@@ -15,19 +15,12 @@ def progress_bars():
 
 
 class Bars:
-    """One bar per phase, closed when the phase is done or another begins. The state loader runs in a forked
-    process that gets its own copy (pickled without an open bar) and draws the loading bar from there."""
+    """One bar per phase, closed when the phase is done or another begins."""
 
     def __init__(self):
         self._bar = None
         self._phase = None
         self._done = 0
-
-    def __getstate__(self):
-        return {}
-
-    def __setstate__(self, _state):
-        self.__init__()
 
     def __call__(self, phase, done, total):
         if phase != self._phase:

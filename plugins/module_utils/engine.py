@@ -206,9 +206,18 @@ def run(options):
     known = gather.referable(options.dsn) if options.mode == MERGED else None
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"),
                              initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
-        loading = pool.submit(declared_state.load, *load_arguments(options), known=known,
-                              progress=options.progress)
-        return reconcile(options, loading.result)
+        loading = pool.submit(declared_state.load, *load_arguments(options), known=known)
+        return reconcile(options, _loading_shown(options, loading.result))
+
+
+def _loading_shown(options, load):
+    """The forked loader's output goes to /dev/null (child_process): its progress is told from here."""
+    def loaded():
+        result = load()
+        progress.tick(options.progress, progress.LOADING, 1, 1)
+        return result
+    progress.tick(options.progress, progress.LOADING, 0, 1)
+    return loaded
 
 
 def reconcile_account(options, number, fields, state):
