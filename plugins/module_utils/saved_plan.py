@@ -112,7 +112,7 @@ def _moved(address, was, is_, saved_object, now_object, declared):
         kind, _, key = address.partition("/")
         if was["action"] != "delete" and kind in declared.entries and key not in declared.objects(kind):
             return "%s is no longer declared as planned" % address
-        return "%s no longer needs the planned %s (changed since the plan was made)" % (address, _action(was))
+        return "%s no longer needs the planned %s: it changed since the plan was made" % (address, _action(was))
     if was["actual"] != is_["actual"]:
         return "%s changed on the platform since the plan was made (%s)" % (
             address, _fields_between(saved_object, now_object, "before"))

@@ -215,6 +215,7 @@ def test_progress_bars_on_a_terminal_only(demo):
     tmp_path, _state, env, _dsn = demo
     _rc, _out, err = run_switchboard(["plan"], env, expect_rc=0)
     assert "planning" not in err and "loading" not in err
+    env["SWITCHBOARD_SMS_GATEWAY"] = "file://%s" % (tmp_path / "sms")  # the demo's wizard accounts get their SMS
     primary, secondary = pty.openpty()
     done = subprocess.run([sys.executable, "-c", LAUNCHER, "apply"], env=env, cwd=REPO, stdout=subprocess.PIPE,
                           stderr=secondary, timeout=300)
@@ -231,6 +232,7 @@ def test_progress_bars_on_a_terminal_only(demo):
     os.close(primary)
     assert done.returncode == 0
     text = shown.decode()
-    for phase in ("loading", "planning", "writing"):
+    for phase in ("loading", "planning", "writing", "SMS dispatch"):
         assert phase in text
     assert "created 5 accounts" in done.stdout.decode()
+    assert len(list((tmp_path / "sms").iterdir())) == 2
