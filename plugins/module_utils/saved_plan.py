@@ -49,18 +49,31 @@ def declared_digest(declared):
     return "sha256:" + hashed.hexdigest()
 
 
-def actual_digest(actual, kind, key):
-    """The actual object at ``kind/key`` as the plan saw it, or None when the platform has none."""
-    if kind == STRAY_ROWS:
-        rows = [dataclasses.asdict(row) for row in actual.unknown_rows if row.key == key]
-        return digest(rows) if rows else None
-    obj = actual.objects.get(kind, {}).get(key)
-    if obj is None:
-        return None
-    if kind != "accounts":
-        return digest(obj)
-    stray = sorted(row.shown for row in actual.unknown_rows if row.username == obj["username"])
-    return digest([obj, kamailio_facts(actual.pbx.get(obj["username"])), stray])
+class ActualDigests:
+    """Digests of the actual objects a plan was made against; the stray Kamailio rows are indexed once (per key, and
+    per username for the rows in an account's way), so that a plan of 100k objects costs 100k lookups."""
+
+    def __init__(self, actual):
+        self.actual = actual
+        self.stray_by_key, self.stray_by_username = {}, {}
+        for row in actual.unknown_rows:
+            self.stray_by_key.setdefault(row.key, []).append(dataclasses.asdict(row))
+            if row.username:
+                self.stray_by_username.setdefault(row.username, []).append(row.shown)
+
+    def of(self, kind, key):
+        """The actual object at ``kind/key`` as the plan saw it, or None when the platform has none."""
+        if kind == STRAY_ROWS:
+            rows = self.stray_by_key.get(key)
+            return digest(rows) if rows else None
+        obj = self.actual.objects.get(kind, {}).get(key)
+        if obj is None:
+            return None
+        if kind != "accounts":
+            return digest(obj)
+        username = obj["username"]
+        return digest([obj, kamailio_facts(self.actual.pbx.get(username)),
+                       sorted(self.stray_by_username.get(username, []))])
 
 
 def after_digest(description):
@@ -78,11 +91,11 @@ def comparable_after(address, action, after):
 
 def apply_check(declared, actual, descriptions, platform):
     """The ``apply_check`` section of a saved plan. ``platform``: {sip_domain, mode, database} it was made for."""
-    objects = {}
+    objects, digests = {}, ActualDigests(actual)
     for description in descriptions:
         kind, _, key = description["address"].partition("/")
         objects[description["address"]] = {"action": description["action"], "fields": list(description["fields"]),
-                                           "actual": actual_digest(actual, kind, key),
+                                           "actual": digests.of(kind, key),
                                            "after": after_digest(description)}
     return {"version": CHECK_VERSION, "platform": platform, "declared": declared_digest(declared), "objects": objects}
 

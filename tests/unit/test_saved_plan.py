@@ -37,8 +37,8 @@ def objects(descriptions):
 def test_no_digest_covers_a_password_or_an_ha1():
     assert saved_plan.declared_digest(declared("First-Password-1")) == saved_plan.declared_digest(
         declared("Other-Password-2"))
-    assert saved_plan.actual_digest(actual("a" * 32), "accounts", "+390212345601") == saved_plan.actual_digest(
-        actual("b" * 32), "accounts", "+390212345601")
+    assert saved_plan.ActualDigests(actual("a" * 32)).of("accounts", "+390212345601") == saved_plan.ActualDigests(
+        actual("b" * 32)).of("accounts", "+390212345601")
     text = repr(check())
     assert "First-Password-1" not in text and "a" * 32 not in text
 
