@@ -93,7 +93,9 @@ def write_plan(path, plan):
     try:
         handle, temporary = tempfile.mkstemp(dir=directory, prefix=".plan-")
         with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(plan, out, indent=1, sort_keys=True, ensure_ascii=False)
+            # json.dumps, compact: only its one-shot form without indent uses the C encoder (json.dump takes 30 s
+            # of CPU for a plan of 100k objects, this 2 s); `switchboard report` renders it for people.
+            out.write(json.dumps(plan, sort_keys=True, ensure_ascii=False, separators=(",", ":")))
             out.write("\n")
         os.chmod(temporary, PLAN_FILE_MODE)
         os.replace(temporary, path)
