@@ -16,7 +16,7 @@ export PATH := $(VENV)/bin:$(PATH)
 DEMO_PACKAGES := kamailio kamailio-sqlite-modules sqlite3 python3-venv
 TEST_PACKAGES := $(DEMO_PACKAGES) kamailio-postgres-modules kamailio-json-modules \
 	kamailio-extra-modules kamailio-utils-modules sipsak baresip postgresql-15 openssh-server \
-	kannel kannel-extras
+	kannel kannel-extras chromium
 
 .PHONY: demo test bench sanity lab lab-down setup system-packages clean schema
 schema: schemas/state.schema.json
@@ -80,6 +80,7 @@ FLEET_SIZES ?= 100
 bench: setup
 	cd tests/bench && $(PY) run.py
 	cd tests/bench && FLEET_WORKERS="10 20" $(PY) fleet.py $(FLEET_SIZES)
+	$(PY) tests/bench/reports.py
 
 clean:
 	rm -rf build var
@@ -90,7 +91,8 @@ schemas/state.schema.json: plugins/module_utils/state_schema.py
 		from ansible_collections.switchboard.pbx.plugins.module_utils.state_schema import STATE_FILE; \
 		print(json.dumps(STATE_FILE, indent=2))' > $@
 
-# The local platform on loopback (Kamailio; PBX_DB=postgres adds PostgreSQL 15). See inventories/lab.
+# The local platform on loopback (Kamailio, the provisioning service, Kannel with fakesmsc; PBX_DB=postgres adds
+# PostgreSQL 15). See inventories/lab.
 PBX_DB ?= sqlite
 lab:
 	$(MAKE) --no-print-directory system-packages PACKAGES="$(TEST_PACKAGES)"

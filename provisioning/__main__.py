@@ -31,6 +31,9 @@ def parse_arguments(argv):
                         help="HOST:PORT to listen on (env SWITCHBOARD_PROVISIONING_LISTEN)")
     parser.add_argument("--dlr-clients", default=env("SWITCHBOARD_DLR_CLIENTS", "127.0.0.1,::1"),
                         help="comma-separated addresses allowed to post delivery reports (Kannel's smsbox)")
+    parser.add_argument("--rpc-url", default=env("SWITCHBOARD_PBX_RPC_URL"),
+                        help="Kamailio's JSON-RPC URL (env SWITCHBOARD_PBX_RPC_URL): an account activated again loses "
+                             "the registrations made with its old password")
     parser.add_argument("--lock-timeout", type=float, default=float(env("SWITCHBOARD_PBX_LOCK_TIMEOUT", "10")),
                         help="seconds a request waits for the database's write lock")
     options = parser.parse_args(argv)
@@ -54,7 +57,7 @@ def main(argv=None):
         return 2
     import uvicorn
     app = create_app(options.dsn, options.sip_domain, options.proxy, options.lock_timeout,
-                     tuple(a.strip() for a in options.dlr_clients.split(",") if a.strip()))
+                     tuple(a.strip() for a in options.dlr_clients.split(",") if a.strip()), options.rpc_url)
     # access_log off: request paths carry the tokens of the links
     uvicorn.run(app, host=options.host, port=options.port, access_log=False, log_config=None, server_header=False)
     return 0

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
 from starlette.routing import Route
 
+from .collection import module_utils
 from .platforms import platform_of
 from .store import PUBLIC_KEY_LIMIT, LinkGone, LinkUnknown, MessageUnknown, Store, SwitchboardError
 
@@ -36,7 +37,7 @@ class BadRequest(Exception):
     pass
 
 
-def create_app(dsn, sip_domain, proxy, lock_timeout=10, dlr_clients=("127.0.0.1", "::1")):
+def create_app(dsn, sip_domain, proxy, lock_timeout=10, dlr_clients=("127.0.0.1", "::1"), rpc_url=None):
     store = Store(dsn, sip_domain, proxy, lock_timeout)
 
     async def link_call(function, *args):
@@ -75,6 +76,8 @@ def create_app(dsn, sip_domain, proxy, lock_timeout=10, dlr_clients=("127.0.0.1"
             return found
         account, configuration = found
         LOG.info("account %s activated%s", account, " (client key uploaded)" if public_key else "")
+        if configuration["password"]:
+            await run_in_threadpool(_drop_old_registrations, rpc_url, sip_domain, account, configuration["username"])
         return JSONResponse(configuration, headers=NO_STORE)
 
     async def delivery_report(request):
@@ -111,6 +114,16 @@ def create_app(dsn, sip_domain, proxy, lock_timeout=10, dlr_clients=("127.0.0.1"
         Route("/dlr", delivery_report, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
     ], exception_handlers={SwitchboardError: failed})
+
+
+def _drop_old_registrations(rpc_url, sip_domain, account, username):
+    """Committed, not yet answered: whatever is registered now used the old password (an account activated
+    again after revoke_keys or a re-sent link), so Kamailio forgets it; the new client registers after this."""
+    if not rpc_url:
+        return
+    _report, warnings = module_utils("pbx.server").unregister(rpc_url, sip_domain, [username], False)
+    for warning in warnings:
+        LOG.warning("account %s: %s", account, warning)
 
 
 async def _public_key(request):

@@ -26,9 +26,9 @@ def cli(ctx, **values):
 
 
 def _register_commands():
-    from .commands import apply, history, plan, search
+    from .commands import apply, gather, history, import_csv, plan, report, search
 
-    for module in (plan, apply, search, history):
+    for module in (plan, apply, gather, import_csv, report, search, history):
         cli.add_command(module.command)
 
 

@@ -123,6 +123,7 @@ class Settings:
     def engine_options(self, check_mode=False, **more):
         self.require("state_dir", "dsn", "sip_domain")
         engine = module_utils("engine")
+        more.setdefault("door", click.get_current_context().command_path)  # "switchboard apply": the audit trail's door
         passwords, decrypted = self.controller_secrets()
         optional = {name: getattr(self, name) for name in ("rpc_url", "sms_gateway", "sms_rate", "sms_password",
                                                            "lock_timeout", "keep_plan_files")

@@ -13,6 +13,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.switchboard.pbx.plugins.module_utils.controller_secrets import SecretsError, controller_secrets
+from ansible_collections.switchboard.pbx.plugins.module_utils.provenance import operator
 
 
 class ActionModule(ActionBase):
@@ -25,6 +26,7 @@ class ActionModule(ActionBase):
         args["passwords"] = json.dumps(passwords)  # one no_log value: masking 50k separate ones costs seconds
         if decrypted:
             args["decrypted_files"] = json.dumps(decrypted)
+        args["controller_user"] = operator()  # who ran the playbook, for the audit trail (the module may run as another)
         result.update(self._execute_module(module_name="switchboard.pbx.platform", module_args=args,
                                            task_vars=task_vars))
         return result

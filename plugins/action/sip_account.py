@@ -12,6 +12,8 @@ from __future__ import annotations
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.switchboard.pbx.plugins.module_utils.provenance import operator
+
 NUMBER_ARGUMENTS = ("number", "secondary_number", "additional_numbers")
 
 
@@ -40,6 +42,8 @@ class ActionModule(ActionBase):
         wrong = not_strings(self._task.args)
         if wrong:
             raise AnsibleActionFail("; ".join(message(path, value) for path, value in wrong))
-        result.update(self._execute_module(module_name="switchboard.pbx.sip_account", module_args=self._task.args,
+        # who ran the playbook, for the audit trail (the module may run as another user, on another host)
+        args = dict(self._task.args, controller_user=operator())
+        result.update(self._execute_module(module_name="switchboard.pbx.sip_account", module_args=args,
                                            task_vars=task_vars))
         return result

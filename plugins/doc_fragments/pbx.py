@@ -52,6 +52,25 @@ options:
     type: path
 """
 
+    # Modules whose applies the audit trail records (door.AUDIT_ARGS, audit.py).
+    AUDIT = r"""
+notes:
+  - Every apply that is not in check mode records one row in the audit trail (table C(sb_applies)), in the same transaction
+    as its changes, no-op applies included - when, who ran it, through which module, the git commit of the state directory
+    (and whether its files differ from it), the sha256 of the plan file, the mode and the counts. A run that fails
+    records nothing. M(switchboard.pbx.platform_info) (RV(switchboard.pbx.platform_info#module:applies)) and
+    C(switchboard history) list it. No secret is recorded.
+  - The explicit actions of M(switchboard.pbx.sip_account) (O(switchboard.pbx.sip_account#module:action)) are not applies;
+    the account's history records them.
+options:
+  controller_user:
+    description:
+      - The user and host of the Ansible controller that ran the task (C(user@host)), recorded in the audit trail beside the
+        user that runs the module.
+      - Filled in by the action plugin on the controller; not meant to be set by hand.
+    type: str
+"""
+
     # Modules that may send SMS (door.SMS_ARGS).
     SMS = r"""
 options:
@@ -60,7 +79,8 @@ options:
       - Where the activation SMS go, usually the inventory variable C(switchboard_sms_gateway),
         C(file:///ABSOLUTE/DIR) (one JSON file per message) or C(kannel://USER@HOST:PORT?smsc=ID).
       - A message is queued in the transaction that makes it due; after the commit it is sent, exactly once.
-        A gateway that is down leaves it queued (a warning) and the next run sends it.
+        A gateway that is down or busy (Kannel's 503) is tried 3 times in the run, 0.5 s then 1 s apart; then the message
+        stays queued (a warning) and the next run sends it.
       - Messages that failed or may have been sent are never sent again by themselves; the warning names the action
         that sends them again. Without a gateway the messages stay queued.
     type: str

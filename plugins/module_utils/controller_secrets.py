@@ -14,7 +14,8 @@ from __future__ import annotations
 import os
 
 from .errors import SwitchboardError
-from .loader import VaultValue, is_vault_encrypted, parse, read_regular_file, state_files, text_loader
+from .loader import (VaultValue, is_vault_encrypted, parse, read_regular_file, simple_text_mapping, state_files,
+                     text_loader)
 from .shown import shown
 
 VAULT_TAG = b"!vault"
@@ -70,10 +71,12 @@ class _Reader:
             raise SecretsError("the secrets file %s is not encrypted with Ansible Vault: encrypt it "
                                "(ansible-vault encrypt %s) or put the passwords inline as !vault values" % (name, name))
         text = _text(self.decrypt(content, "the secrets file %s" % name), "the secrets file %s" % name)
-        document, problems = parse(text, name, text_loader())
-        if problems:
-            raise SecretsError("the secrets file %s" % "\n".join(str(p) for p in problems))
-        data = document.data
+        data = simple_text_mapping(text)
+        if data is None:
+            document, problems = parse(text, name, text_loader())
+            if problems:
+                raise SecretsError("the secrets file %s" % "\n".join(str(p) for p in problems))
+            data = document.data
         if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
             raise SecretsError("the secrets file %s must be a mapping of account number to password "
                                "(\"+390212345601\": the-password)" % name)

@@ -3,19 +3,24 @@
 """Send the outbox's pending SMS after the apply's commit, each exactly once (issue 7).
 
 Per message: one short write transaction makes its one-time token (only its sha256 is stored) and marks
-the row `sending`, and is COMMITTED before the gateway is asked; a second one records the answer. A run
-killed in between leaves `sending`, which the next run turns into `unknown` (reported, never re-sent).
-A gateway that certainly did not take the message (down, busy) puts it back to `pending`: the next run
-sends it. Check mode sends nothing and says what would be sent.
+the row `sending`, and is COMMITTED before the gateway is asked; the answer is recorded in the next
+message's transaction (or one of its own after the last): one commit per message, and never more than one
+row `sending`. A run killed before its answer is recorded leaves `sending`, which the next run turns into
+`unknown` (reported, never re-sent).
+A gateway that certainly did not take the message (down, busy: Kannel's 503) puts it back to `pending`;
+this run tries it again a few times with a growing pause (each attempt through the same two commits),
+then leaves it and the rest pending for the next run. Check mode sends nothing and says what would be sent.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import hashlib
 import json
 import secrets
+import time
 
 from . import activation, progress
 from .errors import SwitchboardError
@@ -24,6 +29,8 @@ from .sms import gateway as sms
 from .sms.config import open_gateway, parse_gateway, parse_rate
 
 DEFAULT_TOKEN_DAYS = 7
+ATTEMPTS = 3  # of a message the gateway certainly did not take, within this run only
+BACKOFF = 0.5  # seconds before the second attempt, doubled before each next one
 LISTED = 200  # message ids of one state in the result; the count beyond
 LINK_PATHS = {"installation": "/i/", "activation": "/a/"}
 PURPOSES = {"installation": "install", "activation": "activate"}
@@ -124,7 +131,8 @@ def _send_all(db, options, now, pending):
         gateway = open_gateway(options.sms_gateway, options.sms_password, options.sms_rate)
     except SwitchboardError as exc:
         return {}, ["%d SMS pending: %s" % (len(pending), exc)]
-    with gateway:
+    answers = _Answers()
+    with gateway, answers.flushed(db, options.lock_timeout):
         for index, row in enumerate(pending):
             message_id, account, stage, to, document, profile = row
             problem = _cannot_send(document, profile)
@@ -132,7 +140,7 @@ def _send_all(db, options, now, pending):
                 warnings.append("SMS %s to %s stays pending: %s" % (message_id, to, problem))
                 continue
             try:
-                outcome = _send_one(db, options, now, gateway, row)
+                outcome = _send_with_retries(db, options, now, gateway, row, answers)
             except TemplateProblem as exc:
                 warnings.append("SMS %s to %s stays pending: %s" % (message_id, to, exc))
                 continue
@@ -142,8 +150,9 @@ def _send_all(db, options, now, pending):
             progress.tick(options.progress, progress.SMS_DISPATCH, index + 1, len(pending))
             if outcome.not_sent:
                 left = len(pending) - index
-                warnings.append("SMS gateway %s did not take SMS %s (%s): certainly not sent; %d SMS stay pending "
-                                "and the next run sends them" % (gateway.describe(), message_id, outcome.reason, left))
+                warnings.append("SMS gateway %s did not take SMS %s in %d attempts (%s): certainly not sent; %d SMS stay "
+                                "pending and the next run sends them" % (gateway.describe(), message_id, ATTEMPTS,
+                                                                         outcome.reason, left))
                 break
     return outcomes, warnings
 
@@ -164,7 +173,49 @@ def _cannot_send(document, profile):
     return None
 
 
-def _send_one(db, options, now, gateway, row):
+class _Answers:
+    """The gateway's answer to the message sent last, waiting to be written in the transaction that marks the
+    next message `sending` (saves a commit, an fsync, per message), or in one of its own at the end."""
+
+    def __init__(self):
+        self._waiting = None
+
+    def hold(self, record):
+        self._waiting = record
+
+    def write(self, db):
+        """Inside a write transaction; forget() once it is committed."""
+        if self._waiting is not None:
+            self._waiting(db)
+
+    def forget(self):
+        self._waiting = None
+
+    @contextlib.contextmanager
+    def flushed(self, db, lock_timeout):
+        try:
+            yield self
+        finally:
+            if self._waiting is not None:
+                with _short_write(db, lock_timeout):
+                    self.write(db)
+                self.forget()
+
+
+def _send_with_retries(db, options, now, gateway, row, answers, sleep=time.sleep):
+    """A gateway that is busy or briefly away (not sent, certainly) gets ATTEMPTS tries, further and further
+    apart; never a message that may have been sent (unknown) or was refused (failed)."""
+    outcome = None
+    for attempt in range(ATTEMPTS):
+        if attempt:
+            sleep(BACKOFF * 2 ** (attempt - 1))
+        outcome = _send_one(db, options, now, gateway, row, answers)
+        if outcome is None or not outcome.not_sent:
+            break
+    return outcome
+
+
+def _send_one(db, options, now, gateway, row, answers):
     message_id, account, stage, to, document, profile = row
     token = secrets.token_urlsafe(32)
     try:
@@ -173,32 +224,42 @@ def _send_one(db, options, now, gateway, row):
         raise TemplateProblem("the %s template of its provisioning profile cannot be rendered (%s)"
                               % (stage, type(exc).__name__)) from None
     with _short_write(db, options.lock_timeout):
-        state = db.query("SELECT state FROM sb_sms_outbox WHERE id = ?", (message_id,))
-        if state != [(activation.PENDING,)]:
-            return None
-        expires = (datetime.datetime.now(datetime.timezone.utc)
-                   + datetime.timedelta(days=profile.get("token_lifetime_days") or DEFAULT_TOKEN_DAYS))
-        db.execute("INSERT INTO sb_tokens (token_hash, account, purpose, message_id, expires_at) VALUES (?, ?, ?, ?, ?)",
-                   (token_hash(token), account, PURPOSES[stage], message_id, expires.strftime("%Y-%m-%d %H:%M:%S")))
-        db.execute("UPDATE sb_sms_outbox SET state = ?, updated_at = ? WHERE id = ?", (activation.SENDING, now(), message_id))
+        answers.write(db)  # the previous message's answer (a retry's: this very row back to pending)
+        taken = db.query("SELECT state FROM sb_sms_outbox WHERE id = ?", (message_id,)) != [(activation.PENDING,)]
+        if not taken:
+            _mark_sending(db, now(), row, token, profile)
+    answers.forget()
+    if taken:  # by another run meanwhile
+        return None
     outcome = gateway.send(sms.Message(id=message_id, to=to, stage=stage, text=text,
                                        dlr_url=profile["base_url"] + "/dlr"))
-    with _short_write(db, options.lock_timeout):
-        _record(db, now(), message_id, account, stage, token, outcome)
+    answers.hold(functools.partial(_record, now=now(), message_id=message_id, account=account, stage=stage, token=token,
+                                   outcome=outcome))
     return outcome
+
+
+def _mark_sending(db, now, row, token, profile):
+    message_id, account, stage = row[:3]
+    expires = (datetime.datetime.now(datetime.timezone.utc)
+               + datetime.timedelta(days=profile.get("token_lifetime_days") or DEFAULT_TOKEN_DAYS))
+    db.execute("INSERT INTO sb_tokens (token_hash, account, purpose, message_id, expires_at) VALUES (?, ?, ?, ?, ?)",
+               (token_hash(token), account, PURPOSES[stage], message_id, expires.strftime("%Y-%m-%d %H:%M:%S")))
+    db.execute("UPDATE sb_sms_outbox SET state = ?, updated_at = ? WHERE id = ?", (activation.SENDING, now, message_id))
 
 
 def _record(db, now, message_id, account, stage, token, outcome):
     # A careless gateway may echo the request (the text, so the link) in its answer: the token never gets stored.
     outcome = sms.Outcome(outcome.status, outcome.reason.replace(token, "********"))
+    # Only over `sending`, or `unknown` from a run that started meanwhile: a delivery report that came back
+    # before this answer was recorded (delivered, failed) already knows more and stays.
     if outcome.not_sent:  # back in the queue; its token never left this process
         db.execute("DELETE FROM sb_tokens WHERE token_hash = ?", (token_hash(token),))
-        db.execute("UPDATE sb_sms_outbox SET state = ?, updated_at = ?, detail = ? WHERE id = ?",
-                   (activation.PENDING, now, outcome.reason, message_id))
+        db.execute("UPDATE sb_sms_outbox SET state = ?, updated_at = ?, detail = ? WHERE id = ? AND state IN (?, ?)",
+                   (activation.PENDING, now, outcome.reason, message_id, activation.SENDING, activation.UNKNOWN))
         return
     state = {sms.ACCEPTED: activation.ACCEPTED, sms.FAILED: activation.FAILED}.get(outcome.status, activation.UNKNOWN)
-    db.execute("UPDATE sb_sms_outbox SET state = ?, updated_at = ?, detail = ? WHERE id = ?",
-               (state, now, outcome.reason, message_id))
+    db.execute("UPDATE sb_sms_outbox SET state = ?, updated_at = ?, detail = ? WHERE id = ? AND state IN (?, ?)",
+               (state, now, outcome.reason, message_id, activation.SENDING, activation.UNKNOWN))
     event = "%s_sms_%s" % (stage, "sent" if state == activation.ACCEPTED else state)
     activation.add_history(db, now, [(account, event, "%s: %s" % (message_id, outcome.reason))])
     if state == activation.ACCEPTED:
@@ -225,13 +286,18 @@ def token_hash(token):
 
 def render(profile, stage, account, link):
     """The SMS text: the profile's Jinja2 template (sandboxed) or the default; the link is the only secret in it."""
-    from jinja2.sandbox import SandboxedEnvironment
     source = ((profile.get("templates") or {}).get(stage)) or DEFAULT_TEMPLATES[stage]
-    text = SandboxedEnvironment(autoescape=False).from_string(source).render(
-        link=link, owner=account.get("owner") or "", number=account["number"])
+    text = _compiled(source).render(link=link, owner=account.get("owner") or "", number=account["number"])
     if link not in text:
         raise ValueError("the text has no {{ link }}")
     return text.strip()
+
+
+@functools.lru_cache(maxsize=32)
+def _compiled(source):
+    """A batch of 10k messages shares a few templates: each compiled once (it costs more than a send's commit)."""
+    from jinja2.sandbox import SandboxedEnvironment
+    return SandboxedEnvironment(autoescape=False).from_string(source)
 
 
 def _report(db, outcomes, warnings, interrupted=()):

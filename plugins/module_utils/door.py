@@ -24,9 +24,16 @@ REPORT_ARGS = dict(report_dir=dict(type="path"))
 # Where the activation SMS go (switchboard_sms_gateway, switchboard_sms_rate; the Kannel password from the vault).
 SMS_ARGS = dict(sms_gateway=dict(type="str"), sms_password=dict(type="str", no_log=True), sms_rate=dict(type="float"))
 
+# Who ran an apply, for the audit trail (audit.py): the action plugin fills it in on the controller.
+AUDIT_ARGS = dict(controller_user=dict(type="str"))
+
 
 def sms_options(params):
     return dict(sms_gateway=params["sms_gateway"], sms_password=params["sms_password"], sms_rate=params["sms_rate"])
+
+
+def audit_options(params, door):
+    return dict(door=door, controller_user=params["controller_user"])
 
 
 def hide_dsn_password(module):

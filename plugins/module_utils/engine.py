@@ -11,11 +11,11 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 
 from . import declared as declared_state
-from . import activation, dispatch, gather, progress, report, search
+from . import activation, audit, dispatch, gather, progress, report, search, unchanged_run
 from .account_change import AccountChange
 from .child_process import die_with_parent
 from .errors import InvalidState, SwitchboardError
-from .pbx import server
+from .pbx import change_counter, server
 from .pbx.database import LOCK_TIMEOUT, CreatedMeanwhile, Session, database_exists
 from .pbx.store import Writer, read_actual
 from .plan import MERGED, OVERRIDDEN, make_plan
@@ -41,6 +41,8 @@ class Options:
     sms_gateway: str = None  # switchboard_sms_gateway: file:///DIR or kannel://USER@HOST:PORT?smsc=ID
     sms_password: str = None  # the Kannel sendsms password (vault)
     sms_rate: float = None  # switchboard_sms_rate: messages per second
+    door: str = "engine"  # the audit trail's door: switchboard.pbx.platform, switchboard.pbx.sip_account, switchboard apply
+    controller_user: str = None  # user@host of the Ansible controller (its action plugin), for the audit trail
     progress: object = None  # None or a callable (phase, done, total): see progress.py
     checkpoint: object = None  # None or a callable (declared, actual, changes, descriptions) called under the write
     # lock before anything is written: `plan --out` records the plan, `apply --plan` raises when it no longer holds
@@ -90,18 +92,19 @@ def _apply_changes_shown(options, writer, changes):
     progress.tick(options.progress, progress.WRITING, len(changes), len(changes))
 
 
-def reconcile(options, load_declared, select=None, read=None):
+def reconcile(options, load_declared, select=None, read=None, run_fingerprint=None):
     """Plan and apply the declared state against the PBX; ``select`` keeps only some changes (one-object doors),
     ``read(db, domain)`` returns the Actual (what a one-object door touches; by default all of it).
 
     ``load_declared()`` returns (Declared, warnings); it is called once the actual state is read,
-    so that a load running in parallel overlaps the database read."""
+    so that a load running in parallel overlaps the database read. ``run_fingerprint`` (complete runs only:
+    unchanged_run) is recorded with the platform's change counter when the run commits."""
     read = read or read_actual
     dispatch.check_settings(options)
     try:
-        return _reconcile(options, load_declared, select, read)
+        return _reconcile(options, load_declared, select, read, run_fingerprint)
     except CreatedMeanwhile:  # a concurrent first run made the SQLite file: plan again against it
-        return _reconcile(options, load_declared, select, read)
+        return _reconcile(options, load_declared, select, read, run_fingerprint)
 
 
 def _plan(declared, actual, options, select):
@@ -114,7 +117,7 @@ def _plan(declared, actual, options, select):
     return ([c for c in changes if select(c)] if select is not None else changes), unmanaged
 
 
-def _reconcile(options, load_declared, select, read):
+def _reconcile(options, load_declared, select, read, run_fingerprint):
     """Read a snapshot and plan without the write lock; then, under the lock, make sure nothing changed
     meanwhile (or plan again), write the plan file (what can fail goes before the commit), apply, commit."""
     with Session(options.dsn, options.sip_domain, options.check_mode, options.lock_timeout) as pbx:
@@ -123,6 +126,10 @@ def _reconcile(options, load_declared, select, read):
         declared, warnings = load_declared()
         changes, unmanaged = _plan(declared, snapshot, options, select)
         with pbx.writing() as db:
+            recording = run_fingerprint is not None and not options.check_mode
+            if recording:  # before the re-read check: whoever commits after it is seen by the next run
+                change_counter.ensure(db)
+                change_counter.hold(db)
             actual = snapshot
             if not pbx.unchanged_since_read(db):
                 actual = read(db, options.sip_domain)
@@ -141,8 +148,15 @@ def _reconcile(options, load_declared, select, read):
             at = now()
             _apply_changes_shown(options, Writer(db, options.sip_domain, at), changes)
             activation.queue_installations(db, at, changes)  # the SMS is only queued here, in the same transaction
+            audit.record(db, options, at, plan_file, counts)  # in the transaction: a rolled-back apply leaves no record
+            if recording:
+                unchanged_run.record(db, run_fingerprint, at, list(warnings) + unmanaged)
     # Committed: from here on nothing may turn the result into a failure (the change is applied).
-    warnings = list(warnings) + unmanaged
+    return _result(options, changes, descriptions, counts, plan_file, list(warnings) + unmanaged, queued)
+
+
+def _result(options, changes, descriptions, counts, plan_file, warnings, queued, unchanged_since=None):
+    """What a run tells, once committed: the server told, the SMS sent, the counts and the diffs."""
     extra = {}
     if options.rpc_url:
         extra["server"], told = server.unregister(options.rpc_url, options.sip_domain,
@@ -154,7 +168,7 @@ def _reconcile(options, load_declared, select, read):
         extra["server"]["trusted_peers_reloaded"] = reloaded
     extra["sms"], sms_lines, told = send_sms(options, queued)
     warnings.extend(told)
-    return {
+    result = {
         "changed": bool(changes) or bool(extra["sms"].get("sent")),
         "message": report.summary_sentence(counts, options.check_mode),
         "summary_text": with_sms_lines(report.summary_text(changes, counts, options.check_mode, plan_file), sms_lines),
@@ -167,6 +181,11 @@ def _reconcile(options, load_declared, select, read):
         "diff": report.ansible_diff(descriptions, DIFF_LIMIT),
         **extra,
     }
+    if unchanged_since:
+        result["unchanged_since"] = unchanged_since
+        result["summary_text"].insert(1, "nothing read: the state files, secrets and every platform table the plan "
+                                         "reads are as the complete run of %s UTC left them" % unchanged_since)
+    return result
 
 
 def with_sms_lines(summary_text, sms_lines):
@@ -200,14 +219,19 @@ def load_arguments(options):
 def run(options):
     if not database_exists(options.dsn):  # validate first: invalid input must not even create the file
         loaded = declared_state.load(*load_arguments(options), progress=options.progress)
-        return reconcile(options, lambda: loaded)
+        return reconcile(options, lambda: loaded, run_fingerprint=unchanged_run.fingerprint(options))
+    run_fingerprint = unchanged_run.fingerprint(options)
+    # A saved plan (its checkpoint) needs the declared state and the platform objects: never skipped.
+    skipped = _skipped_when_unchanged(options, run_fingerprint) if options.checkpoint is None else None
+    if skipped is not None:
+        return skipped
     # The state files load on the second core while this process reads the database (ARCHITECTURE:
     # both cost seconds at 100k accounts). An invalid state still writes nothing: the transaction rolls back.
     known = gather.referable(options.dsn) if options.mode == MERGED else None
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"),
                              initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
         loading = pool.submit(declared_state.load, *load_arguments(options), known=known)
-        return reconcile(options, _loading_shown(options, loading.result))
+        return reconcile(options, _loading_shown(options, loading.result), run_fingerprint=run_fingerprint)
 
 
 def _loading_shown(options, load):
@@ -220,6 +244,26 @@ def _loading_shown(options, load):
     return loaded
 
 
+def _skipped_when_unchanged(options, run_fingerprint):
+    """The result of a run with the inputs of the last complete one (unchanged_run), without loading the state
+    or reading the platform; None when anything may differ. It is recorded in the audit trail, and the queued
+    SMS are sent, as in any run."""
+    with Session(options.dsn, options.sip_domain, options.check_mode, options.lock_timeout) as pbx:
+        with pbx.reading() as db:
+            recorded = None if pbx.read_needed_schema_work else unchanged_run.last_complete_run(db, run_fingerprint)
+            if recorded is None:
+                return None
+            plan_file = report.write_plan_file(options.report_dir, [], {},
+                                               {"mode": options.mode, "check_mode": options.check_mode, "at": now(),
+                                                "unchanged_since": recorded["at"], "sms_queued": [],
+                                                "sms_to_resend": activation.needing_action(db)},
+                                               keep=options.keep_plan_files)
+        if not options.check_mode:  # an auditor sees every apply, this one too (a write of its own, after the read)
+            with pbx.writing() as db:
+                audit.record(db, options, now(), plan_file, {})
+    return _result(options, [], [], {}, plan_file, list(recorded["warnings"]), (), unchanged_since=recorded["at"])
+
+
 def reconcile_account(options, number, fields, state):
     """One account, ad hoc: only what its change touches is read, validated and planned (account_change)."""
     change = AccountChange(number, fields, state)
@@ -228,9 +272,9 @@ def reconcile_account(options, number, fields, state):
     return reconcile(options, change.declared, select=change.selects, read=change.read)
 
 
-def gathered(dsn, sip_domain, kinds, query=None, rpc_url=None):
+def gathered(dsn, sip_domain, kinds, query=None, rpc_url=None, applies_limit=None):
     """The actual state in the declared format, optionally only the accounts a search matches;
-    with ``rpc_url``, which accounts are registered (connected) right now."""
+    with ``rpc_url``, which accounts are registered (connected) right now; the newest recorded applies."""
     actual, domains = gather.read(dsn, sip_domain)
     account_filter = None
     if query:
@@ -248,7 +292,8 @@ def gathered(dsn, sip_domain, kinds, query=None, rpc_url=None):
     for number, entry in status.items():
         entry["history"] = timelines.get(number, [])
     result = dict(sections, changed=False, state=state, account_status=status, sip_domain=sip_domain,
-                  database=gather.database(dsn), warnings=warnings)
+                  database=gather.database(dsn), warnings=warnings,
+                  applies=audit.applies(dsn, sip_domain, applies_limit))
     if rpc_url:
         try:
             registered = server.registrations(rpc_url)

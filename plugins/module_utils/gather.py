@@ -23,16 +23,21 @@ def read(dsn, sip_domain, lock_timeout=LOCK_TIMEOUT):
     database that exists and is initialised: an empty answer from a mistyped DSN, adopted into git,
     would declare an empty platform. Messages name the database as ``database()`` does: Ansible masks
     the DSN itself (a no_log value) wherever it appears."""
+    check_readable(dsn)
+    with transaction(dsn, check_mode=True, sip_domain=sip_domain or None, lock_timeout=lock_timeout) as db:
+        sip_domain = sip_domain or db.platform_domain()  # a reader that names no domain reads the platform's
+        domains = sorted(row[0] for row in db.query("SELECT DISTINCT domain FROM subscriber"))
+        return read_actual(db, sip_domain, tolerant=True), domains
+
+
+def check_readable(dsn):
+    """A reader reads only a PBX database that exists and is initialised (see read)."""
     if not database_exists(dsn):
         raise SwitchboardError("the PBX database %s does not exist: there is nothing to read (check the DSN)"
                                % named(dsn))
     if not _initialised(dsn):
         raise SwitchboardError("the PBX database %s has no Switchboard tables: it was never initialised "
                                "(switchboard.pbx.database), or the DSN names another database" % named(dsn))
-    with transaction(dsn, check_mode=True, sip_domain=sip_domain or None, lock_timeout=lock_timeout) as db:
-        sip_domain = sip_domain or db.platform_domain()  # a reader that names no domain reads the platform's
-        domains = sorted(row[0] for row in db.query("SELECT DISTINCT domain FROM subscriber"))
-        return read_actual(db, sip_domain, tolerant=True), domains
 
 
 def _initialised(dsn):

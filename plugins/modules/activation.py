@@ -14,7 +14,8 @@ description:
     queued, then every queued SMS is sent through O(sms_gateway), at most O(sms_rate) per second.
   - Each message is marked C(sending) and committed before the gateway is asked. A run that stopped in between leaves
     it C(sending); the next run marks it C(unknown) (maybe sent) and never sends it again by itself.
-  - A gateway that is down leaves the messages queued (a warning); the next run sends them. Messages that failed or
+  - A gateway that is down or busy (Kannel's 503) is tried 3 times, 0.5 s then 1 s apart; then the messages stay
+    queued (a warning) and the next run sends them. Messages that failed or
     may have been sent are reported with the exact action that sends them again (M(switchboard.pbx.sip_account)
     O(switchboard.pbx.sip_account#module:action)).
   - In check mode nothing is sent or written; the C(would_send) list of RV(sms) names what would be sent.

@@ -22,6 +22,7 @@ extends_documentation_fragment:
   - switchboard.pbx.pbx
   - switchboard.pbx.pbx.SMS
   - switchboard.pbx.pbx.STATE
+  - switchboard.pbx.pbx.AUDIT
 options:
   state_dir:
     description: Directory whose YAML files (recursively) together are the declared state.
@@ -143,7 +144,8 @@ server:
 
 import json
 
-from ansible_collections.switchboard.pbx.plugins.module_utils.door import REPORT_ARGS, SMS_ARGS, run, sms_options
+from ansible_collections.switchboard.pbx.plugins.module_utils.door import (
+    AUDIT_ARGS, REPORT_ARGS, SMS_ARGS, audit_options, run, sms_options)
 
 
 def reconcile(module, engine):
@@ -153,11 +155,11 @@ def reconcile(module, engine):
         passwords=json.loads(params["passwords"]), check_mode=module.check_mode, report_dir=params["report_dir"],
         rpc_url=params["rpc_url"], lock_timeout=params["lock_timeout"], keep_plan_files=params["keep_plan_files"],
         decrypted_files=json.loads(params["decrypted_files"]), secrets_file=params["secrets_file"],
-        **sms_options(params)))
+        **sms_options(params), **audit_options(params, "switchboard.pbx.platform")))
 
 
 def main():
-    run(dict(REPORT_ARGS, **SMS_ARGS,
+    run(dict(REPORT_ARGS, **SMS_ARGS, **AUDIT_ARGS,
              state_dir=dict(type="path", required=True),
              mode=dict(type="str", choices=["merged", "overridden"], default="merged"),
              secrets_file=dict(type="path"),

@@ -14,6 +14,7 @@ description:
   - Reports each account's activation status. Never writes, never returns a password or HA1.
   - Reads only a PBX database that exists and is initialised. A SQLite DSN naming a file that does not exist, or a
     database without the Switchboard tables, is an error (an empty answer adopted into git would declare an empty platform).
+  - Returns the audit trail, the newest applies first (RV(applies)).
   - Returns the SIP domain and the database it read. Accounts without a subscriber row in O(sip_domain) (deleted
     behind the engine's back, or a mistyped domain) are reported with a warning that names the domains the database holds.
 author: Switchboard developers (@switchboard)
@@ -45,6 +46,11 @@ options:
         C(number:+39347*) finds an account by any of its numbers.
       - Fuzzy C(~), boosts C(^), ranges and regular expressions are refused with the reason, as is a malformed query.
     type: str
+  applies_limit:
+    description:
+      - How many recorded applies RV(applies) lists, the newest first; V(0) lists them all.
+    type: int
+    default: 20
 """
 
 EXAMPLES = r"""
@@ -100,6 +106,23 @@ unmanaged:
   elements: dict
   sample: [{address: kamailio/subscriber/9999@pbx.example.com, rows: ["9999@pbx.example.com"],
             reasons: ["no account has username '9999': Kamailio would accept this credential"]}]
+applies:
+  description:
+    - The audit trail, newest first, at most O(applies_limit) - one entry per run of M(switchboard.pbx.platform),
+      M(switchboard.pbx.sip_account) or C(switchboard apply) that was not in check mode, no-op runs included
+      (C(change_count=0)); a run that failed left none.
+    - C(at) (UTC, as the journal), C(operator) (the user and host that ran the engine), C(controller_user) (the Ansible
+      controller's user and host, null outside Ansible), C(door), C(mode), C(state_dir), C(state_commit) and
+      C(state_dirty) (the git commit of the state directory and whether its files differed from it; null when it is not in
+      git), C(plan_sha256) and C(plan_file) (the plan file and its sha256), C(change_count), C(summary) (counts per kind
+      and action) and C(message) (the counts in words).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{id: 2, at: "2026-11-22 20:42:24", operator: "ops@ci-runner", controller_user: "ops@ci-runner",
+            door: switchboard.pbx.platform, mode: merged, state_dir: /srv/state, state_commit: "4f1c2e0a9b...",
+            state_dirty: false, plan_sha256: "9d3b...", plan_file: "/home/ops/.cache/switchboard/reports/plan-20261122T204224.123456Z.json",
+            change_count: 3, summary: {accounts: {create: 2}, groups: {create: 1}}, message: "created 2 accounts and 1 group"}]
 unreadable:
   description: Rows of the project's tables whose data cannot be read (left out of C(state)), with the table and key.
   returned: always
@@ -115,12 +138,13 @@ KINDS = ["provisioning_profiles", "networks", "groups", "numbers", "accounts", "
 
 def gathered(module, engine):
     params = module.params
-    return engine.gathered(params["dsn"], params["sip_domain"], params["kinds"], params["query"], params["rpc_url"])
+    return engine.gathered(params["dsn"], params["sip_domain"], params["kinds"], params["query"], params["rpc_url"],
+                           params["applies_limit"])
 
 
 def main():
     run(dict(kinds=dict(type="list", elements="str", choices=KINDS, default=KINDS), query=dict(type="str"),
-             rpc_url=dict(type="str")), gathered)
+             rpc_url=dict(type="str"), applies_limit=dict(type="int", default=20)), gathered)
 
 
 if __name__ == "__main__":

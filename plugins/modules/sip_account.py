@@ -27,6 +27,7 @@ extends_documentation_fragment:
   - switchboard.pbx.pbx
   - switchboard.pbx.pbx.SMS
   - switchboard.pbx.pbx.STATE
+  - switchboard.pbx.pbx.AUDIT
 options:
   number:
     description: The primary number, the account's identity.
@@ -183,7 +184,8 @@ sms:
 """
 
 from ansible_collections.switchboard.pbx.plugins.module_utils import account_actions
-from ansible_collections.switchboard.pbx.plugins.module_utils.door import REPORT_ARGS, SMS_ARGS, run, sms_options
+from ansible_collections.switchboard.pbx.plugins.module_utils.door import (
+    AUDIT_ARGS, REPORT_ARGS, SMS_ARGS, audit_options, run, sms_options)
 
 ACCOUNT_FIELDS = dict(
     group=dict(type="str"),
@@ -213,7 +215,7 @@ def reconcile(module, engine):
     params = module.params
     options = engine.Options(state_dir=None, dsn=params["dsn"], sip_domain=params["sip_domain"],
                              check_mode=module.check_mode, report_dir=params["report_dir"], rpc_url=params["rpc_url"],
-                             **sms_options(params))
+                             **sms_options(params), **audit_options(params, "switchboard.pbx.sip_account"))
     if params["action"]:
         given = sorted(name for name in list(ACCOUNT_FIELDS) + ["password"] if params[name] is not None)
         given += ["state"] if params["state"] != "present" else []
@@ -232,7 +234,7 @@ def reconcile(module, engine):
 
 
 def main():
-    run(dict(REPORT_ARGS, **ACCOUNT_FIELDS, **SMS_ARGS,
+    run(dict(REPORT_ARGS, **ACCOUNT_FIELDS, **SMS_ARGS, **AUDIT_ARGS,
              action=dict(type="str", choices=list(account_actions.ACTIONS)),
              rpc_url=dict(type="str"),
              number=dict(type="str", required=True),

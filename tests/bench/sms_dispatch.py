@@ -21,6 +21,7 @@ from support.kannel import KannelServer  # noqa: E402
 
 
 def dispatch(count):
+    """Returns messages per second."""
     with tempfile.TemporaryDirectory(prefix="sms-bench-") as workdir, KannelServer(workdir) as kannel:
         messages = [Message("bench-%d" % n, "+3934%08d" % n, "installation", "https://prov.example/i/%06d" % n)
                     for n in range(count)]
@@ -34,6 +35,7 @@ def dispatch(count):
           % (count, seconds, count / seconds, dict(outcomes), sum(received.values()), duplicates))
     if outcomes != Counter(accepted=count) or len(received) != count or duplicates:
         raise SystemExit("dispatch bench: not every message was accepted and received exactly once")
+    return count / seconds
 
 
 if __name__ == "__main__":

@@ -233,9 +233,9 @@ def test_a_gateway_that_is_down_leaves_the_sms_pending_and_the_next_run_sends_th
     result = apply(tmp_path, sqlite_dsn, "kannel://switchboard@127.0.0.1:%d?smsc=FAKE" % port, sms_password="pw-123456")
     assert result["changed"] is True  # the accounts are created all the same
     assert result["warnings"] == [
-        "SMS gateway kannel://switchboard@127.0.0.1:%d?smsc=FAKE did not take SMS 393471234567.installation.1 (not "
-        "sent: cannot connect to 127.0.0.1:%d: Connection refused): certainly not sent; 2 SMS stay pending and the next "
-        "run sends them" % (port, port)]
+        "SMS gateway kannel://switchboard@127.0.0.1:%d?smsc=FAKE did not take SMS 393471234567.installation.1 in 3 "
+        "attempts (not sent: cannot connect to 127.0.0.1:%d: Connection refused): certainly not sent; 2 SMS stay pending "
+        "and the next run sends them" % (port, port)]
     assert [row[3] for row in outbox(sqlite_dsn)] == ["pending", "pending"]
     assert db_rows(sqlite_dsn, "SELECT count(*) FROM sb_tokens") == [(0,)]
     sent = apply(tmp_path, sqlite_dsn, file_url(tmp_path / "sms"))
@@ -320,11 +320,12 @@ def test_an_explicit_action_on_an_unknown_or_snom_account_is_refused(tmp_path, s
 def test_a_version_3_database_is_migrated_and_its_new_wizard_accounts_get_their_sms(tmp_path, pbx_dsn):
     plain = dict(STATE, accounts=STATE["accounts"][2:])
     apply(tmp_path, pbx_dsn, state=plain)
-    for table in ("sb_sms_outbox", "sb_tokens", "sb_history", "sb_client_keys"):  # what schema version 3 had
+    for table in ("sb_sms_outbox", "sb_tokens", "sb_history", "sb_client_keys", "sb_applies"):  # what version 3 had
         db_rows(pbx_dsn, "DROP TABLE %s" % table)
+    db_rows(pbx_dsn, "DROP INDEX sb_accounts_last_status_idx")  # schema version 6's
     db_rows(pbx_dsn, "UPDATE sb_schema SET version = 3")
     result = apply(tmp_path, pbx_dsn, file_url(tmp_path / "sms"))
-    assert db_rows(pbx_dsn, "SELECT version FROM sb_schema") == [(4,)]
+    assert db_rows(pbx_dsn, "SELECT version FROM sb_schema") == [(6,)]
     assert result["sms"]["sent"] == ["393471234567.installation.1", "393489876543.installation.1"]
     assert db_rows(pbx_dsn, "SELECT account, event FROM sb_history ORDER BY id")[:2] == [
         (MARCO, "created"), (LUCA, "created")]

@@ -22,9 +22,11 @@ def database_task(playbook, expect_rc=0, **options):
 
 def test_the_database_module_creates_names_dropped_tables_and_recreates_them(playbook):
     output, result = database_task(playbook)
-    assert result["changed"] and result["created"][-3:] == [
+    assert result["changed"] and result["created"][-5:] == [
         "migration 2 (sb_meta: the platform's SIP domain)", "migration 3 (sb_trusted_peers: names and descriptions of trusted peers)",
-        "migration 4 (sb_sms_outbox, sb_tokens, sb_history, sb_client_keys: the activation lifecycle)"]
+        "migration 4 (sb_sms_outbox, sb_tokens, sb_history, sb_client_keys: the activation lifecycle)",
+        "migration 5 (sb_applies: the audit trail of applies)",
+        "migration 6 (an index of accounts by lifecycle status)"]
     output, result = database_task(playbook)
     assert not result["changed"] and result["created"] == []
 

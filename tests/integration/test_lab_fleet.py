@@ -43,6 +43,8 @@ class Lab:
         self.addresses = self.move_devices()
         self.sip_port, self.rpc_port = free_port("127.0.0.1", ("udp", "tcp")), free_port("127.0.0.1", ("tcp",))
         self.provisioning_port = free_port("127.0.0.1", ("tcp",))
+        self.kannel_ports = dict(zip(("sms_gateway_admin_port", "sms_gateway_box_port", "sms_gateway_sendsms_port",
+                                      "switchboard_lab_fakesmsc_port"), (free_port("127.0.0.1", ("tcp",)) for _n in range(4))))
         self.outputs = []
 
     def move_devices(self):
@@ -62,10 +64,11 @@ class Lab:
         env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env["PATH"]
         return env
 
-    def playbook(self, name):
+    def playbook(self, name, **more):
         # the lab's fixed ports are the only thing overridden: everything else is the lab inventory's own
         variables = {"kamailio_sip_port": self.sip_port, "kamailio_rpc_port": self.rpc_port,
-                     "provisioning_listen": "127.0.0.1:%d" % self.provisioning_port, "switchboard_fleet_sip_port": 0}
+                     "provisioning_listen": "127.0.0.1:%d" % self.provisioning_port, "switchboard_fleet_sip_port": 0,
+                     **self.kannel_ports, **more}
         done = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(self.inventory),
                                str(REPO / "playbooks" / name), "-e", json.dumps(variables)],
                               cwd=self.root, env=self.env(), capture_output=True, text=True, timeout=300, check=False)
@@ -83,8 +86,9 @@ class Lab:
         return {path.parent.name: int(path.read_text()) for path in (self.var / "devices").glob("*/sshd.pid")}
 
     def stop_servers(self):
-        """Kamailio and the provisioning service that lab.yml started, by PID."""
-        for pid_file in (self.var / "kamailio" / "kamailio.pid", self.var / "provisioning" / "provisioning.pid"):
+        """Kamailio, the provisioning service and Kannel that lab.yml started, by PID."""
+        for pid_file in [self.var / "kamailio" / "kamailio.pid", self.var / "provisioning" / "provisioning.pid"] + sorted(
+                (self.var / "kannel" / "run").glob("*.pid")):
             if pid_file.exists():
                 try:
                     os.kill(int(pid_file.read_text()), signal.SIGTERM)
@@ -152,3 +156,54 @@ def test_lab_devices_provisioned_by_the_site_playbook_register_from_their_own_ad
         assert "lab: device %s stopped (sshd pid %d)" % (name, pid) in stopped
         assert not Path("/proc/%d" % pid).exists() or Path("/proc/%d/stat" % pid).read_text().split()[2] == "Z"
     assert registered_sources(lab, until=lambda found: not found) == {}  # the phones unregistered when they were stopped
+
+
+def lab_script(lab, *command):
+    """scripts/lab on this lab copy (SWITCHBOARD_LAB_DIR), as `make lab-down` runs it."""
+    done = subprocess.run([str(REPO / "scripts" / "lab")] + list(command), env=dict(lab.env(), SWITCHBOARD_LAB_DIR=str(lab.var)),
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_lab_kannel_carries_the_wizard_sms_and_lab_down_stops_it_by_pid(lab):
+    wizard = "+393470009001"
+    state = yaml.safe_load(lab.state_file.read_text())
+    state["provisioning_profiles"] = [{"name": "lab-app", "base_url": "http://127.0.0.1:%d" % lab.provisioning_port}]
+    state["accounts"].append({"number": wizard, "group": "lab", "type": "pgsm", "activation": "wizard",
+                              "provisioning_profile": "lab-app"})
+    lab.state_file.write_text(yaml.safe_dump(state, sort_keys=False))
+
+    up = lab.playbook("lab.yml")
+    assert "SMS gateway: kannel://switchboard@127.0.0.1:%d?smsc=FAKE" % lab.kannel_ports["sms_gateway_sendsms_port"] in up
+    run_dir = lab.var / "kannel" / "run"
+    pids = {path.stem: int(path.read_text()) for path in run_dir.glob("*.pid")}
+    fakesmsc = "fakesmsc-%d" % lab.kannel_ports["switchboard_lab_fakesmsc_port"]
+    assert sorted(pids) == ["bearerbox", fakesmsc, "smsbox"]
+    password_file = lab.var / "kannel" / "sendsms.password"
+    assert oct(password_file.stat().st_mode & 0o777) == "0o600"
+    assert "changed=0" in recap(lab.playbook("lab.yml"))  # running, same configuration: left alone
+    assert {path.stem: int(path.read_text()) for path in run_dir.glob("*.pid")} == pids
+
+    applied = lab.playbook("site.yml", switchboard_fleet_enabled=False)
+    assert "sent installation SMS to +393470009001 (393470009001.installation.1)" in applied
+    log = lab.var / "kannel" / "log" / ("%s.log" % fakesmsc)
+    deadline = time.monotonic() + 10
+    while "Got message" not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    got = [line for line in log.read_text().splitlines() if "Got message" in line]
+    assert len(got) == 1 and " %s text " % wizard in got[0], got
+    assert "http://127.0.0.1:%d/i/" % lab.provisioning_port in got[0]
+    assert "changed=0" in recap(lab.playbook("site.yml", switchboard_fleet_enabled=False))
+    assert len([line for line in log.read_text().splitlines() if "Got message" in line]) == 1
+    assert password_file.read_text().strip() not in "".join(lab.outputs)
+
+    assert "lab: Kannel smsbox running (pid %d)" % pids["smsbox"] in lab_script(lab, "status")
+    stopped = lab_script(lab, "down")
+    assert "lab: Kannel smsbox stopped (pid %d)\nlab: Kannel bearerbox stopped (pid %d)\n" % (
+        pids["smsbox"], pids["bearerbox"]) in stopped
+    for name in ("smsbox", "bearerbox", fakesmsc):  # fakesmsc usually leaves with bearerbox's link
+        assert not Path("/proc/%d" % pids[name]).exists() or Path("/proc/%d/stat" % pids[name]).read_text().split()[2] == "Z"
+    assert "lab: Kamailio stopped" in stopped and "lab: provisioning service stopped" in stopped
+    assert not list(run_dir.glob("*.pid"))

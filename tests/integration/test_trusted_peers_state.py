@@ -119,8 +119,9 @@ def test_main_number_and_voice_channels_are_kamailio_rows_and_their_drift_is_rep
 def test_a_database_made_before_trusted_peers_gets_their_table(tmp_path, pbx_dsn):
     apply(tmp_path, pbx_dsn, [])
     db_rows(pbx_dsn, "DROP TABLE sb_trusted_peers")  # what schema version 2 had: migration 3 adds the table
-    for table in ("sb_sms_outbox", "sb_tokens", "sb_history", "sb_client_keys"):  # migration 4's
+    for table in ("sb_sms_outbox", "sb_tokens", "sb_history", "sb_client_keys", "sb_applies"):  # migrations 4 and 5's
         db_rows(pbx_dsn, "DROP TABLE %s" % table)
+    db_rows(pbx_dsn, "DROP INDEX sb_accounts_last_status_idx")  # migration 6's
     db_rows(pbx_dsn, "UPDATE sb_schema SET version = 2")
     assert apply(tmp_path, pbx_dsn, [CARRIER])["changes"] == ["create trusted_peers/carrier"]
     assert db_rows(pbx_dsn, "SELECT name FROM sb_trusted_peers") == [("carrier",)]

@@ -7,6 +7,7 @@
 Modes: an HTTP status from ANSWERS (Kannel's own answer texts), "hang" (reads the request, never
 answers), "drop" (reads the request, closes without answering), "echo" (403 with the request line in
 the body, as a careless gateway would), "close_idle" (202, then closes the kept-alive connection).
+A list of modes scripts the answers: one per request in order, the last one for every request after.
 """
 
 from __future__ import annotations
@@ -38,17 +39,18 @@ class _Handler(BaseHTTPRequestHandler):
         stub = self.server.stub
         path, _sep, query = self.path.partition("?")
         stub.requests.append(Request(self.client_address[1], path, dict(urllib.parse.parse_qsl(query))))
-        if stub.mode == "hang":
+        mode = stub.next_mode()
+        if mode == "hang":
             stub.released.wait()
             self.close_connection = True
-        elif stub.mode == "drop":
+        elif mode == "drop":
             self.close_connection = True
-        elif stub.mode == "echo":
+        elif mode == "echo":
             self._answer(403, "Authorization failed for " + self.requestline)
         else:
-            status, text = ANSWERS["accepted" if stub.mode == "close_idle" else stub.mode]
+            status, text = ANSWERS["accepted" if mode == "close_idle" else mode]
             self._answer(status, text)
-            self.close_connection = stub.mode == "close_idle"  # silently: no Connection: close header
+            self.close_connection = mode == "close_idle"  # silently: no Connection: close header
 
     def _answer(self, status, text):
         body = text.encode("utf-8")
@@ -73,6 +75,7 @@ class _Server(ThreadingHTTPServer):
 class HttpStub:
     def __init__(self, mode="accepted"):
         self.mode = mode
+        self._script = list(mode) if isinstance(mode, (list, tuple)) else [mode]
         self.requests = []
         self.closed_connections = 0  # connections this server has closed
         self.released = threading.Event()
@@ -80,6 +83,9 @@ class HttpStub:
         self._server = _Server(("127.0.0.1", self.port), _Handler)
         self._server.stub = self
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    def next_mode(self):
+        return self._script.pop(0) if len(self._script) > 1 else self._script[0]
 
     @property
     def url(self):

@@ -18,10 +18,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class ProvisioningService:
-    def __init__(self, dsn, sip_domain, proxy, workdir):
-        self.dsn, self.sip_domain, self.proxy = dsn, sip_domain, proxy
+    def __init__(self, dsn, sip_domain, proxy, workdir, port=None, rpc_url=None):
+        """port: one reserved beforehand (a profile's base_url names it before the service can start)."""
+        self.dsn, self.sip_domain, self.proxy, self.rpc_url = dsn, sip_domain, proxy, rpc_url
         self.log_path = Path(workdir) / "provisioning.log"
-        self.port = None
+        self.port = port
         self.proc = None
 
     @property
@@ -32,8 +33,10 @@ class ProvisioningService:
         return self.log_path.read_text("utf-8", "replace") if self.log_path.exists() else ""
 
     def start(self, timeout=20.0):
-        self.port = free_port("127.0.0.1", ("tcp",))
+        self.port = self.port or free_port("127.0.0.1", ("tcp",))
         env = dict(os.environ, SWITCHBOARD_PBX_DSN=self.dsn)  # the DSN stays out of the process list
+        if self.rpc_url:
+            env["SWITCHBOARD_PBX_RPC_URL"] = self.rpc_url
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "provisioning", "--sip-domain", self.sip_domain, "--proxy", self.proxy,

@@ -311,6 +311,7 @@ class Session:
         self.db = None
         self.created = []  # what the write transaction created in the schema
         self._read_marker = None  # (Database, data_version) of the last snapshot
+        self.read_needed_schema_work = False  # the snapshot was read with a migration or creation rolled back
 
     def __enter__(self):
         return self
@@ -349,7 +350,8 @@ class Session:
             db = self._connection()
             with _reported(db, "reading"):
                 db.begin_read()
-                if db.plan_schema().sql:
+                self.read_needed_schema_work = bool(db.plan_schema().sql)
+                if self.read_needed_schema_work:
                     db.rollback_quietly()
                     if db.tables():
                         db.begin_write(self.lock_timeout)

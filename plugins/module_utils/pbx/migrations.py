@@ -72,12 +72,31 @@ CREATE INDEX sb_history_account_idx ON sb_history (account);
 CREATE TABLE sb_client_keys (account VARCHAR(32) PRIMARY KEY, public_key TEXT NOT NULL, uploaded_at VARCHAR(32) NOT NULL);
 """
 
+# Version 5: the audit trail (issue 9). One row per apply that took the write lock (no-op applies too: an auditor
+# wants every run that could have written), written in the apply's own transaction: a rolled-back apply leaves none.
+# Who ran it, through which door, from which git commit of the state, the plan file's sha256 and the counts;
+# never a secret (no DSN, no password). sb_applies.id is made SERIAL on PostgreSQL (for_engine), as sb_history.id.
+V5_AUDIT = """
+CREATE TABLE sb_applies (id INTEGER PRIMARY KEY, at VARCHAR(32) NOT NULL, operator VARCHAR(255) NOT NULL,
+    controller_user VARCHAR(255), door VARCHAR(64) NOT NULL, mode VARCHAR(16) NOT NULL, state_dir TEXT,
+    state_commit VARCHAR(64), state_dirty INTEGER, plan_sha256 VARCHAR(64) NOT NULL, plan_file TEXT,
+    change_count INTEGER NOT NULL, summary TEXT NOT NULL);
+"""
+
+# Version 6: every run asks which accounts were installed and wait for their activation SMS (dispatch):
+# without an index that is a scan of every account, the largest cost of an unchanged run at 100k.
+V6_STATUS_INDEX = """
+CREATE INDEX sb_accounts_last_status_idx ON sb_accounts (last_status);
+"""
+
 # (version, what it does, DDL)
 MIGRATIONS = (
     (1, "the project's tables", V1_PROJECT_TABLES),
     (2, "sb_meta: the platform's SIP domain", V2_META),
     (3, "sb_trusted_peers: names and descriptions of trusted peers", V3_TRUSTED_PEERS),
     (4, "sb_sms_outbox, sb_tokens, sb_history, sb_client_keys: the activation lifecycle", V4_ACTIVATION),
+    (5, "sb_applies: the audit trail of applies", V5_AUDIT),
+    (6, "an index of accounts by lifecycle status", V6_STATUS_INDEX),
 )
 LATEST = MIGRATIONS[-1][0]
 

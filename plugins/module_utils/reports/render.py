@@ -12,15 +12,25 @@ import os
 import tempfile
 
 from ..errors import SwitchboardError
+from . import html_page, junit, markdown
 
 SUFFIXES = {"json": ".json", "md": ".md", "html": ".html", "junit": ".junit.xml"}
 
 
+HEAD_KEYS = ("format_version", "report", "summary", "context")  # what a reader wants before 100k objects
+
+
 def as_json(model):
-    return json.dumps(model, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    """The model with its summary first and one object per line: a diff of two reports shows the objects that
+    changed, and json's C encoder does the work (indent= would fall back to its pure-Python one: 3x slower)."""
+    def dumped(value):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    head = ",\n".join("%s:%s" % (dumped(key), dumped(model[key])) for key in HEAD_KEYS)
+    objects = ",\n".join(dumped(obj) for obj in model["objects"])
+    return '{%s,\n"objects":[\n%s\n]}\n' % (head, objects) if objects else '{%s,\n"objects":[]}\n' % head
 
 
-RENDERERS = {"json": as_json}
+RENDERERS = {"json": as_json, "md": markdown.render, "html": html_page.render, "junit": junit.render}
 
 
 def rendered(model, fmt):

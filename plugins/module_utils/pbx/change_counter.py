@@ -1,0 +1,83 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A counter of writes to every table a plan reads, kept by the database itself (triggers).
+
+Whoever writes (this tool, the provisioning service, Kamailio's tools, an operator with psql), the counter
+moves in the same transaction: a run that finds it where the last run left it knows that nothing it would
+read has changed, without reading it (unchanged_run.py). The counter lives in sb_meta (name 'changes');
+a missing row or a missing trigger means "unknown", never "unchanged".
+
+SQLite has row triggers only; PostgreSQL counts per statement, so a bulk write costs one increment."""
+
+from __future__ import annotations
+
+COUNTER = "changes"
+# Every table store.read_actual reads: the plan depends on nothing else in the database.
+TRACKED_TABLES = ("sb_provisioning_profiles", "sb_networks", "sb_groups", "sb_numbers", "sb_accounts",
+                  "sb_account_numbers", "sb_devices", "sb_channels", "sb_trusted_peers",
+                  "subscriber", "dbaliases", "grp", "usr_preferences", "address")
+SQLITE_EVENTS = ("insert", "update", "delete")
+
+PG_FUNCTION = """CREATE OR REPLACE FUNCTION sb_count_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE sb_meta SET value = (value::bigint + 1)::text WHERE name = 'changes';
+    RETURN NULL;
+END $$"""
+
+
+def trigger_names():
+    return {"sb_changes_%s_%s" % (table, event) for table in TRACKED_TABLES for event in SQLITE_EVENTS}
+
+
+def _pg_trigger_name(table):
+    return "sb_changes_%s" % table
+
+
+def _present(db):
+    if db.engine == "postgres":
+        rows = db.query("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgenabled <> 'D' "
+                        "AND tgrelid IN (SELECT oid FROM pg_class WHERE pg_table_is_visible(oid))")
+        return {row[0] for row in rows} & {_pg_trigger_name(t) for t in TRACKED_TABLES}
+    return {row[0] for row in db.query("SELECT name FROM sqlite_master WHERE type = 'trigger'")} & trigger_names()
+
+
+def complete(db):
+    """Whether every trigger is in place (a table dropped and recreated loses its own)."""
+    expected = {_pg_trigger_name(t) for t in TRACKED_TABLES} if db.engine == "postgres" else trigger_names()
+    return _present(db) == expected
+
+
+def ensure(db):
+    """Inside a write transaction: the counter row and every trigger, creating only what is missing."""
+    if not db.query("SELECT 1 FROM sb_meta WHERE name = ?", (COUNTER,)):
+        db.execute("INSERT INTO sb_meta (name, value) VALUES (?, '0')", (COUNTER,))
+    present = _present(db)
+    if db.engine == "postgres":
+        missing = [t for t in TRACKED_TABLES if _pg_trigger_name(t) not in present]
+        if missing:
+            db.execute(PG_FUNCTION)
+        for table in missing:
+            db.execute("CREATE TRIGGER %s AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s "
+                       "FOR EACH STATEMENT EXECUTE FUNCTION sb_count_change()" % (_pg_trigger_name(table), table))
+        return
+    for table in TRACKED_TABLES:
+        for event in SQLITE_EVENTS:
+            name = "sb_changes_%s_%s" % (table, event)
+            if name not in present:
+                db.execute("CREATE TRIGGER %s AFTER %s ON %s BEGIN UPDATE sb_meta SET value = CAST(value AS INTEGER) "
+                           "+ 1 WHERE name = 'changes'; END" % (name, event.upper(), table))
+
+
+def hold(db):
+    """In a write transaction, before anything is read for writing: on PostgreSQL a writer that commits after
+    this waits for this run's commit, so the value read at the end is exactly this run's platform."""
+    if db.engine == "postgres":
+        db.query("SELECT value FROM sb_meta WHERE name = ? FOR UPDATE", (COUNTER,))
+
+
+def value(db):
+    """The counter, or None when it is not kept (no row, or a trigger missing)."""
+    rows = db.query("SELECT value FROM sb_meta WHERE name = ?", (COUNTER,))
+    if not rows or not complete(db):
+        return None
+    return int(rows[0][0])
