@@ -23,12 +23,12 @@ def tool():
         return "switchboard.pbx"
 
 
-def report_context(settings, report_mode):
+def report_context(settings):
     """The report model's context: when, against which platform (no password), from which state, by whom."""
     gather, provenance = module_utils("gather"), module_utils("provenance")
     return {"generated_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "tool": tool(), "platform": {"sip_domain": settings.sip_domain, "database": gather.database(settings.dsn)},
-            "state": provenance.state_provenance(settings.state_dir), "mode": report_mode,
+            "state": provenance.state_provenance(settings.state_dir), "mode": settings.mode or "merged",
             "operator": provenance.operator()}
 
 
@@ -46,7 +46,7 @@ class Recorder:
         self.plan = None
 
     def __call__(self, declared, actual, _changes, descriptions):
-        model = module_utils("reports.model").from_plan(descriptions, report_context(self.settings, "plan"))
+        model = module_utils("reports.model").from_plan(descriptions, report_context(self.settings))
         model["apply_check"] = module_utils("saved_plan").apply_check(declared, actual, descriptions,
                                                                       platform(self.settings))
         self.plan = model

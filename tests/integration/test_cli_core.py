@@ -47,6 +47,8 @@ def test_plan_exit_codes_and_a_saved_plan_without_secrets(demo):
     assert set(plan["apply_check"]["objects"]) == {o["address"] for o in plan["objects"]}
     assert oct(os.stat(tmp_path / "plan.json").st_mode & 0o777) == "0o600"
     assert not any(password in text for password in DEMO_PASSWORDS)
+    _rc, out, _err = run_switchboard(["report", tmp_path / "plan.json", "--format", "md"], env, expect_rc=2)
+    assert "accounts/+390212345601" in out  # a saved plan is a report the report command renders
     run_switchboard(["plan"], env, expect_rc=0)  # changes, but no --detailed-exitcode: 0
     run_switchboard(["apply"], env, expect_rc=0)
     ha1s = [row[0] for row in db_rows(dsn, "SELECT ha1 FROM subscriber")]
