@@ -62,6 +62,9 @@ def test_branch_plan_merge_apply_plan(repo, pbx_dsn, tmp_path):
     assert out.splitlines()[0] == "created 1 account"
     _rc, out, _err = run_switchboard(["plan", "--detailed-exitcode"], env, cwd=repo, expect_rc=0)
     assert out.splitlines()[0] == "no change planned: the platform matches the declared state"
+    _rc, out, _err = run_switchboard(["history", "--format", "json"], env, cwd=repo, expect_rc=0)
+    newest = json.loads(out)["applies"][0]  # the audit trail names the door and the merged commit
+    assert (newest["door"], newest["state_commit"]) == ("switchboard apply", git(repo, "rev-parse", "HEAD"))
 
 
 def test_the_examples_serialise_applies_and_apply_the_reviewed_plan():
