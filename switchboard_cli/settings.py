@@ -137,12 +137,26 @@ class Settings:
         """The passwords only a vault secret opens; without --vault-password-file, the vault values found are
         reported by the loader with their paths."""
         secrets = module_utils("controller_secrets")
-        decrypt = secrets.vault_decrypter(self.vault_password_file) if self.vault_password_file else _no_vault_secret
+        decrypt = vault_decrypter(self.vault_password_file) if self.vault_password_file else _no_vault_secret
         return secrets.controller_secrets(self.state_dir, self.secrets_file, decrypt, hint=VAULT_HINT)
 
 
 def _no_vault_secret(_ciphertext):
     return None
+
+
+def vault_decrypter(password_file):
+    """Ansible's vault with the secret of ``password_file`` (a file holding the password, or an executable script
+    printing it, as Ansible reads it); imported here only, so that commands without a vault stay fast."""
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.parsing.vault import VaultLib, get_file_vault_secret
+
+    try:
+        secret = get_file_vault_secret(filename=password_file, vault_id="default", loader=DataLoader())
+        secret.load()
+    except Exception as exc:  # AnsibleError's text names the file and why (missing, empty, script failed)
+        raise click.UsageError("the vault password file %s cannot be read: %s" % (password_file, exc))
+    return VaultLib([("default", secret)]).decrypt
 
 
 def _converted(name, value, inventory):

@@ -128,17 +128,3 @@ def _text(content, what):
     except UnicodeDecodeError:
         raise SecretsError("%s is not UTF-8 once decrypted" % what)
 
-
-def vault_decrypter(password_file):
-    """``decrypt`` for a door outside Ansible (the `switchboard` command): Ansible's vault with the secret of
-    ``password_file`` (a file holding the password, or an executable script printing it, as Ansible reads it)."""
-    from ansible.parsing.dataloader import DataLoader
-    from ansible.parsing.vault import VaultLib, get_file_vault_secret
-
-    try:
-        secret = get_file_vault_secret(filename=password_file, vault_id="default", loader=DataLoader())
-        secret.load()
-    except Exception as exc:  # AnsibleError's text names the file and why (missing, empty, script failed)
-        raise SecretsError("the vault password file %s cannot be read: %s" % (password_file, exc))
-    vault = VaultLib([("default", secret)])
-    return vault.decrypt
