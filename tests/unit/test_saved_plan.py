@@ -84,3 +84,21 @@ def test_the_refusal_names_the_first_moves_and_counts_the_rest():
     text = str(saved_plan.refusal("plan.json", found))
     assert text.startswith("the saved plan plan.json no longer holds, nothing was written: move 0; move 1; ")
     assert text.endswith("move 19; and 5 more; plan again")
+
+
+def test_stray_kamailio_rows_are_digested_by_key_and_by_the_account_they_are_in_the_way_of():
+    from ansible_collections.switchboard.pbx.plugins.module_utils.pbx.kamailio_rows import KamailioRow
+
+    def with_rows(*rows):
+        platform = actual()
+        platform.unknown_rows = list(rows)
+        return saved_plan.ActualDigests(platform)
+
+    stray = KamailioRow("subscriber", 7, "ghost", "pbx.example", "subscriber ghost@pbx.example", "no account")
+    moved = KamailioRow("subscriber", 8, "ghost", "pbx.example", "subscriber ghost@pbx.example", "no account")
+    assert with_rows(stray).of("kamailio", "subscriber/ghost@pbx.example") != with_rows(moved).of(
+        "kamailio", "subscriber/ghost@pbx.example")
+    assert with_rows().of("kamailio", "subscriber/ghost@pbx.example") is None
+    in_the_way = KamailioRow("dbaliases", 9, "+390212345601", "pbx.example", "alias to 9999", "second target",
+                             username="7001")
+    assert with_rows(in_the_way).of("accounts", "+390212345601") != with_rows().of("accounts", "+390212345601")
