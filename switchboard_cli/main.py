@@ -26,26 +26,34 @@ def cli(ctx, **values):
 
 
 def _register_commands():
-    from .commands import drift, gather, history, import_csv, plan, report
+    from .commands import apply, drift, gather, history, import_csv, plan, report, search
 
-    for module in (plan, drift, gather, import_csv, report, history):
+    for module in (plan, apply, drift, gather, import_csv, report, search, history):
         cli.add_command(module.command)
 
 
 def main(argv=None):
     """The console script: every failure becomes one readable line on stderr and exit code 1."""
     _register_commands()
-    errors = module_utils("errors")
     try:
         code = cli.main(args=argv, prog_name="switchboard", standalone_mode=False)
-    except errors.InvalidState as exc:
-        click.echo(str(exc), err=True)
-        code = EXIT_ERROR
-    except (errors.SwitchboardError, click.ClickException) as exc:
-        click.echo("switchboard: error: %s" % (exc.format_message() if isinstance(exc, click.ClickException) else exc),
-                   err=True)
-        code = EXIT_ERROR
+    except click.ClickException as exc:
+        code = _failed("switchboard: error: %s" % exc.format_message())
     except click.Abort:
-        click.echo("switchboard: aborted", err=True)
-        code = EXIT_ERROR
+        code = _failed("switchboard: aborted")
+    except Exception as exc:
+        # The collection is imported only now: reading an --inventory first sets up Ansible's collection loader,
+        # which must be the one to import it (the fleet inventory plugin is part of it).
+        errors = module_utils("errors")
+        if isinstance(exc, errors.InvalidState):
+            code = _failed(str(exc))
+        elif isinstance(exc, errors.SwitchboardError):
+            code = _failed("switchboard: error: %s" % exc)
+        else:
+            raise
     sys.exit(code or 0)
+
+
+def _failed(line):
+    click.echo(line, err=True)
+    return EXIT_ERROR

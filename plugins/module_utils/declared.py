@@ -17,6 +17,7 @@ from .child_process import die_with_parent
 from .errors import InvalidState, Problem
 from .loader import Document, is_vault_encrypted, parse, parse_bytes, plain_ints, read_state_dir, seal_passwords
 from .parse_cache import ParseCache
+from .progress import LOADING, tick
 from .schema_check import schema_problems
 from .shown import shown
 
@@ -50,16 +51,26 @@ def _check_document(document, problems):
     return document, [], rules.local_problems(model.build([document]))
 
 
-def _check_files(items):
+def _check_files(items, progress=None, done=0, total=0):
     workers = min(os.cpu_count() or 1, len(items))
     if workers < 2 or sum(len(content) for _file, content in items) < PARALLEL_FROM_BYTES:
-        return [check_file(item) for item in items]
+        return _counted(map(check_file, items), progress, done, total)
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
                              initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
-        return list(pool.map(check_file, items))
+        return _counted(pool.map(check_file, items), progress, done, total)
 
 
-def load(state_dir, cache_dir=None, passwords=None, decrypted_files=None, secrets_file=None, known=None):
+def _counted(results, progress, done, total):
+    """The checked files, told to ``progress`` one file at a time as they come (``done`` came from the cache)."""
+    tick(progress, LOADING, done, total)
+    checked = []
+    for result in results:
+        checked.append(result)
+        tick(progress, LOADING, done + len(checked), total)
+    return checked
+
+
+def load(state_dir, cache_dir=None, passwords=None, decrypted_files=None, secrets_file=None, known=None, progress=None):
     """Return (Declared, warnings) or raise InvalidState with every problem at once.
 
     ``passwords`` (number -> password, from the controller) and ``secrets_file`` are checked against the
@@ -79,7 +90,7 @@ def load(state_dir, cache_dir=None, passwords=None, decrypted_files=None, secret
             missing.append((file, content))
         else:
             cached[file] = Document(file, data)
-    checked.update(zip([file for file, _content in missing], _check_files(missing)))
+    checked.update(zip([file for file, _content in missing], _check_files(missing, progress, len(cached), len(contents))))
     documents, local = [], []
     for file, content in contents:
         if file in cached:

@@ -22,7 +22,7 @@ import json
 import secrets
 import time
 
-from . import activation
+from . import activation, progress
 from .errors import SwitchboardError
 from .pbx.database import Session
 from .sms import gateway as sms
@@ -147,6 +147,7 @@ def _send_all(db, options, now, pending):
             if outcome is None:  # taken by another run meanwhile
                 continue
             outcomes[message_id] = (outcome.status, stage, to)
+            progress.tick(options.progress, progress.SMS_DISPATCH, index + 1, len(pending))
             if outcome.not_sent:
                 left = len(pending) - index
                 warnings.append("SMS gateway %s did not take SMS %s in %d attempts (%s): certainly not sent; %d SMS stay "

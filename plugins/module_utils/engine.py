@@ -12,7 +12,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 
 from . import declared as declared_state
-from . import activation, audit, dispatch, gather, report, search, unchanged_run
+from . import activation, audit, dispatch, gather, progress, report, search, unchanged_run
 from .account_change import AccountChange
 from .child_process import die_with_parent
 from .errors import InvalidState, SwitchboardError
@@ -44,6 +44,9 @@ class Options:
     sms_rate: float = None  # switchboard_sms_rate: messages per second
     door: str = "engine"  # the audit trail's door: switchboard.pbx.platform, switchboard.pbx.sip_account, switchboard apply
     controller_user: str = None  # user@host of the Ansible controller (its action plugin), for the audit trail
+    progress: object = None  # None or a callable (phase, done, total): see progress.py
+    checkpoint: object = None  # None or a callable (declared, actual, changes, descriptions) called under the write
+    # lock before anything is written: `plan --out` records the plan, `apply --plan` raises when it no longer holds
 
 
 def now():
@@ -84,6 +87,12 @@ def apply_changes(writer, changes):
     writer.journal(changes)
 
 
+def _apply_changes_shown(options, writer, changes):
+    progress.tick(options.progress, progress.WRITING, 0, len(changes))
+    apply_changes(writer, changes)
+    progress.tick(options.progress, progress.WRITING, len(changes), len(changes))
+
+
 def reconcile(options, load_declared, select=None, read=None, run_fingerprint=None):
     """Plan and apply the declared state against the PBX; ``select`` keeps only some changes (one-object doors),
     ``read(db, domain)`` returns the Actual (what a one-object door touches; by default all of it).
@@ -101,7 +110,9 @@ def reconcile(options, load_declared, select=None, read=None, run_fingerprint=No
 
 def _plan(declared, actual, options, select):
     """Return (changes, warnings about what the plan leaves alone)."""
+    progress.tick(options.progress, progress.PLANNING, 0, 1)
     changes, problems, unmanaged = make_plan(declared, actual, options.sip_domain, options.mode, options.passwords)
+    progress.tick(options.progress, progress.PLANNING, 1, 1)
     if problems:
         raise InvalidState(problems)
     return ([c for c in changes if select(c)] if select is not None else changes), unmanaged
@@ -120,11 +131,14 @@ def _reconcile(options, load_declared, select, read, run_fingerprint):
             if recording:  # before the re-read check: whoever commits after it is seen by the next run
                 change_counter.ensure(db)
                 change_counter.hold(db)
+            actual = snapshot
             if not pbx.unchanged_since_read(db):
                 actual = read(db, options.sip_domain)
                 if actual != snapshot:  # someone wrote meanwhile
                     changes, unmanaged = _plan(declared, actual, options, select)
             descriptions = [report.describe(c) for c in changes]
+            if options.checkpoint is not None:
+                options.checkpoint(declared, actual, changes, descriptions)
             counts = report.summary(changes)
             queued = activation.created_wizard_accounts(changes)
             plan_file = report.write_plan_file(options.report_dir, descriptions, counts,
@@ -133,7 +147,7 @@ def _reconcile(options, load_declared, select, read, run_fingerprint):
                                                 "sms_to_resend": activation.needing_action(db)},
                                                keep=options.keep_plan_files)
             at = now()
-            apply_changes(Writer(db, options.sip_domain, at), changes)
+            _apply_changes_shown(options, Writer(db, options.sip_domain, at), changes)
             activation.queue_installations(db, at, changes)  # the SMS is only queued here, in the same transaction
             audit.record(db, options, at, plan_file, counts)  # in the transaction: a rolled-back apply leaves no record
             if recording:
@@ -205,10 +219,11 @@ def load_arguments(options):
 
 def run(options):
     if not database_exists(options.dsn):  # validate first: invalid input must not even create the file
-        loaded = declared_state.load(*load_arguments(options))
+        loaded = declared_state.load(*load_arguments(options), progress=options.progress)
         return reconcile(options, lambda: loaded, run_fingerprint=unchanged_run.fingerprint(options))
     run_fingerprint = unchanged_run.fingerprint(options)
-    skipped = _skipped_when_unchanged(options, run_fingerprint)
+    # A saved plan (its checkpoint) needs the declared state and the platform objects: never skipped.
+    skipped = _skipped_when_unchanged(options, run_fingerprint) if options.checkpoint is None else None
     if skipped is not None:
         return skipped
     # The state files load on the second core while this process reads the database (ARCHITECTURE:
@@ -223,7 +238,17 @@ def loading_meanwhile(options, known=None):
     """Yields load_declared(): the state files load in a second process while this one reads the database."""
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"),
                              initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
-        yield pool.submit(declared_state.load, *load_arguments(options), known=known).result
+        yield _loading_shown(options, pool.submit(declared_state.load, *load_arguments(options), known=known).result)
+
+
+def _loading_shown(options, load):
+    """The forked loader's output goes to /dev/null (child_process): its progress is told from here."""
+    def loaded():
+        result = load()
+        progress.tick(options.progress, progress.LOADING, 1, 1)
+        return result
+    progress.tick(options.progress, progress.LOADING, 0, 1)
+    return loaded
 
 
 def read_and_plan(options, view=None):

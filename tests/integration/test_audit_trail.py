@@ -211,6 +211,6 @@ def test_history_errors_and_an_empty_trail(tmp_path, sqlite_dsn):
     done = history(sqlite_dsn, "--limit", "-1")
     assert done.returncode == 1 and "Invalid value for '--limit': -1 is not in the range x>=0." in done.stderr
     done = run_switchboard(["history"], env={"SWITCHBOARD_PBX_DSN": ""})
-    assert (done.returncode, done.stderr) == (1, "switchboard: error: --dsn (or SWITCHBOARD_PBX_DSN) is required\n")
+    assert (done.returncode, done.stderr) == (1, "switchboard: error: --dsn (or SWITCHBOARD_PBX_DSN, or switchboard_pbx_dsn in --inventory) is required\n")
     with pytest.raises(SwitchboardError, match=r"^the number of applies to list must be 0 \(all\) or more, not -1$"):
         audit.applies(sqlite_dsn, SIP_DOMAIN, -1)
