@@ -11,6 +11,7 @@ import contextlib
 import time
 
 _SPENT = {}
+PARALLEL = " (in parallel)"
 
 
 @contextlib.contextmanager
@@ -41,7 +42,8 @@ def timed_call(function, *args, **kwargs):
 
 
 def unpacked(future):
-    """In the parent: the result of a timed_call future, its phases added to this process's."""
+    """In the parent: the result of a timed_call future, its phases added to this process's, marked as
+    PARALLEL (they overlapped the parent's own: only the wait for them adds to the total)."""
     result, spent = future.result()
-    add(spent)
+    add({name + PARALLEL: seconds for name, seconds in spent.items()})
     return result
