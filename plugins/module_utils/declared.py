@@ -12,7 +12,7 @@ import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 
-from . import model, rules
+from . import model, phase_timings, rules
 from .child_process import die_with_parent
 from .errors import InvalidState, Problem
 from .loader import Document, is_vault_encrypted, parse, parse_bytes, plain_ints, read_state_dir, seal_passwords
@@ -90,7 +90,8 @@ def load(state_dir, cache_dir=None, passwords=None, decrypted_files=None, secret
             missing.append((file, content))
         else:
             cached[file] = Document(file, data)
-    checked.update(zip([file for file, _content in missing], _check_files(missing, progress, len(cached), len(contents))))
+    with phase_timings.phase("parse and per-file validation"):
+        checked.update(zip([file for file, _content in missing], _check_files(missing, progress, len(cached), len(contents))))
     documents, local = [], []
     for file, content in contents:
         if file in cached:
@@ -106,9 +107,10 @@ def load(state_dir, cache_dir=None, passwords=None, decrypted_files=None, secret
     if problems:  # not the shape the rules across files expect: report what is known so far
         raise InvalidState(problems + local)
     cache.prune()
-    declared, warnings = across_files(documents, local,
-                                      lambda declared: password_problems(declared, passwords or {}, secrets_file),
-                                      known)
+    with phase_timings.phase("validation across files"):
+        declared, warnings = across_files(documents, local,
+                                          lambda declared: password_problems(declared, passwords or {}, secrets_file),
+                                          known)
     if not contents:  # merged mode then changes nothing; overridden mode refuses an empty state in the plan
         warnings = [NO_STATE_FILES % state_dir] + list(warnings)
     return declared, warnings

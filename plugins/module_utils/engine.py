@@ -9,10 +9,11 @@ import dataclasses
 import datetime
 import multiprocessing
 import os
+import time
 from concurrent.futures import ProcessPoolExecutor
 
 from . import declared as declared_state
-from . import activation, audit, dispatch, gather, progress, report, search, unchanged_run
+from . import activation, audit, dispatch, gather, phase_timings, progress, report, search, unchanged_run
 from .account_change import AccountChange
 from .child_process import die_with_parent
 from .errors import InvalidState, SwitchboardError
@@ -122,10 +123,12 @@ def _reconcile(options, load_declared, select, read, run_fingerprint):
     """Read a snapshot and plan without the write lock; then, under the lock, make sure nothing changed
     meanwhile (or plan again), write the plan file (what can fail goes before the commit), apply, commit."""
     with Session(options.dsn, options.sip_domain, options.check_mode, options.lock_timeout) as pbx:
-        with pbx.reading() as db:
+        with pbx.reading() as db, phase_timings.phase("read"):
             snapshot = read(db, options.sip_domain)
-        declared, warnings = load_declared()
-        changes, unmanaged = _plan(declared, snapshot, options, select)
+        with phase_timings.phase("waiting for the load"):
+            declared, warnings = load_declared()
+        with phase_timings.phase("plan"):
+            changes, unmanaged = _plan(declared, snapshot, options, select)
         with pbx.writing() as db:
             recording = run_fingerprint is not None and not options.check_mode
             if recording:  # before the re-read check: whoever commits after it is seen by the next run
@@ -136,22 +139,24 @@ def _reconcile(options, load_declared, select, read, run_fingerprint):
                 actual = read(db, options.sip_domain)
                 if actual != snapshot:  # someone wrote meanwhile
                     changes, unmanaged = _plan(declared, actual, options, select)
-            descriptions = [report.describe(c) for c in changes]
-            if options.checkpoint is not None:
-                options.checkpoint(declared, actual, changes, descriptions)
-            counts = report.summary(changes)
-            queued = activation.created_wizard_accounts(changes)
-            plan_file = report.write_plan_file(options.report_dir, descriptions, counts,
-                                               {"mode": options.mode, "check_mode": options.check_mode, "at": now(),
-                                                "sms_queued": activation.would_send("installation", queued),
-                                                "sms_to_resend": activation.needing_action(db)},
-                                               keep=options.keep_plan_files)
+            with phase_timings.phase("report"):
+                descriptions = [report.describe(c) for c in changes]
+                if options.checkpoint is not None:
+                    options.checkpoint(declared, actual, changes, descriptions)
+                counts = report.summary(changes)
+                queued = activation.created_wizard_accounts(changes)
+                plan_file = report.write_plan_file(options.report_dir, descriptions, counts,
+                                                   {"mode": options.mode, "check_mode": options.check_mode, "at": now(),
+                                                    "sms_queued": activation.would_send("installation", queued),
+                                                    "sms_to_resend": activation.needing_action(db)},
+                                                   keep=options.keep_plan_files)
             at = now()
-            _apply_changes_shown(options, Writer(db, options.sip_domain, at), changes)
-            activation.queue_installations(db, at, changes)  # the SMS is only queued here, in the same transaction
-            audit.record(db, options, at, plan_file, counts)  # in the transaction: a rolled-back apply leaves no record
-            if recording:
-                unchanged_run.record(db, run_fingerprint, at, list(warnings) + unmanaged)
+            with phase_timings.phase("write"):
+                _apply_changes_shown(options, Writer(db, options.sip_domain, at), changes)
+                activation.queue_installations(db, at, changes)  # the SMS is only queued here, in the same transaction
+                audit.record(db, options, at, plan_file, counts)  # in the transaction: a rolled-back apply leaves no record
+                if recording:
+                    unchanged_run.record(db, run_fingerprint, at, list(warnings) + unmanaged)
     # Committed: from here on nothing may turn the result into a failure (the change is applied).
     return _result(options, changes, descriptions, counts, plan_file, list(warnings) + unmanaged, queued)
 
@@ -218,12 +223,23 @@ def load_arguments(options):
 
 
 def run(options):
+    """One complete run; its result's ``timings`` are the seconds per phase (make bench), the load's
+    measured in its own process (it overlaps the read: "waiting for the load" is what it adds)."""
+    phase_timings.taken()  # an earlier run in this process is not this one
+    started = time.monotonic()
+    result = _run(options)
+    result["timings"] = dict(phase_timings.taken(), total=round(time.monotonic() - started, 3))
+    return result
+
+
+def _run(options):
     if not database_exists(options.dsn):  # validate first: invalid input must not even create the file
         loaded = declared_state.load(*load_arguments(options), progress=options.progress)
         return reconcile(options, lambda: loaded, run_fingerprint=unchanged_run.fingerprint(options))
-    run_fingerprint = unchanged_run.fingerprint(options)
-    # A saved plan (its checkpoint) needs the declared state and the platform objects: never skipped.
-    skipped = _skipped_when_unchanged(options, run_fingerprint) if options.checkpoint is None else None
+    with phase_timings.phase("unchanged-run check"):
+        run_fingerprint = unchanged_run.fingerprint(options)
+        # A saved plan (its checkpoint) needs the declared state and the platform objects: never skipped.
+        skipped = _skipped_when_unchanged(options, run_fingerprint) if options.checkpoint is None else None
     if skipped is not None:
         return skipped
     # The state files load on the second core while this process reads the database (ARCHITECTURE:
@@ -238,7 +254,8 @@ def loading_meanwhile(options, known=None):
     """Yields load_declared(): the state files load in a second process while this one reads the database."""
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"),
                              initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
-        yield _loading_shown(options, pool.submit(declared_state.load, *load_arguments(options), known=known).result)
+        loading = pool.submit(phase_timings.timed_call, declared_state.load, *load_arguments(options), known=known)
+        yield _loading_shown(options, lambda: phase_timings.unpacked(loading))
 
 
 def _loading_shown(options, load):

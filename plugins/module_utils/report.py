@@ -79,7 +79,8 @@ def write_plan_file(report_dir, descriptions, counts, meta, keep=KEEP_PLAN_FILES
     try:
         os.makedirs(report_dir, mode=0o700, exist_ok=True)
         with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
-            json.dump(dict(meta, summary=counts, changes=descriptions), handle, sort_keys=True, separators=(",", ":"))
+            # dumps, not dump: dump never takes the C encoder (15 s of a 65k-object apply), the bytes are the same
+            handle.write(json.dumps(dict(meta, summary=counts, changes=descriptions), sort_keys=True, separators=(",", ":")))
     except OSError as exc:
         raise SwitchboardError("cannot write the plan report to %r: %s" % (path, exc.strerror))
     _prune_plan_files(report_dir, keep)

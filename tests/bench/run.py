@@ -1,14 +1,20 @@
 """make bench: wall time and peak memory of the real door (ansible-playbook site.yml) at N accounts.
 
-For each N (BENCH_SIZES, default 1000 10000 100000): check mode on an empty database (cold parse
-cache), apply, a no-op re-run, a one-field change, and one ad-hoc switchboard.pbx.sip_account task
-(disable one account) on the applied platform. Passwords of the desk phones come from a
-vault-encrypted secrets file, as in production. Half the accounts are wizard accounts: the apply queues
-their installation SMS (no gateway: they stay pending); then, as if an earlier run had sent them, the
-runs after it have a gateway and must send nothing (checked: no SMS file written).
-Then the SMS part (sms_queue.py) at each N up to SMS_SIZES_MAX (default 10000): the apply with the SMS
-queued against the same apply without them, and those N messages dispatched to a local Kannel; and the
-kannel gateway's own throughput (sms_dispatch.py). Results: a table here and build/bench/results.json.
+For each N (BENCH_SIZES, default 1000 10000 100000), on a carrier-shaped state (BENCH_SHAPE=carrier, the
+default: N accounts, half PGSM wizard, plus N numbers in the inventory and N/10 desk phones with two bound
+channels each; BENCH_SHAPE=accounts leaves the numbers and devices out), the rows of issue 10's table:
+apply on an empty database, a no-op re-run (state unchanged since the last run), the same with a cold parse
+cache, a no-op that must compare everything (one file's bytes changed, nothing declared did), the plan of a
+fresh CI container (check mode, no parse cache, the existing database, one field edited), that one-field
+change applied, one ad-hoc switchboard.pbx.sip_account task, and the peak memory of all of them. Then a
+breakdown by phase of the complete runs (the engine's own timings; Ansible's share is the rest of the wall
+time) and, on the 10k platform, the ratio per account against a loop of switchboard.pbx.sip_account
+(BENCH_LOOP_ITEMS items, default 300). Passwords of the desk phones come from a vault-encrypted secrets file,
+as in production. Half the accounts are wizard accounts: the apply queues their installation SMS; the runs
+after it have a gateway and must send nothing. Then the SMS part (sms_queue.py) at each N up to
+SMS_SIZES_MAX (default 10000): the apply with the SMS queued against the same apply without them, and those
+N messages dispatched to a local Kannel; and the kannel gateway's own throughput (sms_dispatch.py).
+Results: the tables here and build/bench/results.json.
 """
 
 import json
@@ -29,7 +35,25 @@ from generate import generate
 REPO = pathlib.Path(__file__).resolve().parents[2]
 WORK = REPO / "build" / "bench"
 BIN = pathlib.Path(sys.executable).parent
-TARGETS = {100000: {"apply": 30.0, "no-op re-run": 10.0, "sip_account: disable one account": 3.0}}
+APPLY, NO_OP, NO_OP_COLD, NO_OP_FULL = "apply on an empty database", "no-op, unchanged since the last run", \
+    "no-op, cold parse cache", "no-op, full comparison (bytes changed)"
+CI_PLAN, ONE_FIELD, AD_HOC, PEAK = "plan in a fresh CI container", "one-field change", "sip_account: disable one", \
+    "peak memory (MiB, all runs)"
+TARGETS = {100000: {NO_OP: 3.0, NO_OP_COLD: 10.0, CI_PLAN: 10.0, APPLY: 15.0, ONE_FIELD: 5.0, PEAK: 1024}}
+# What each run must say, or the figure measures something else.
+EXPECTED = {NO_OP: "nothing read: the state files", NO_OP_FULL: "no change: the platform matches",
+            CI_PLAN: "would update 1 account", ONE_FIELD: '"updated 1 account",', AD_HOC: "changed=1"}
+TIMINGS_MARK = "BENCH-TIMINGS "
+PARALLEL = " (in parallel)"  # phase_timings.PARALLEL
+PHASES = ("unchanged-run check", "parse and per-file validation", "validation across files", "read",
+          "waiting for the load", "plan", "write", "report")
+
+
+def shape(count):
+    """(numbers, devices) declared with ``count`` accounts."""
+    if os.environ.get("BENCH_SHAPE", "carrier") == "accounts":
+        return 0, 0
+    return count, count // 10
 
 
 def measured(command, env):
@@ -42,60 +66,191 @@ def measured(command, env):
     peak_kib, returncode = done.stderr.strip().splitlines()[-1].split()
     if int(returncode) != 0:
         raise SystemExit("bench run failed:\n" + done.stdout[-3000:] + done.stderr[-3000:])
-    return seconds, int(peak_kib) // 1024, done.stdout
+    return {"seconds": round(seconds, 2), "peak_rss_mib": int(peak_kib) // 1024, "timings": engine_timings(done.stdout),
+            "output": done.stdout}
 
 
-def bench(count):
-    base = WORK / str(count)
-    shutil.rmtree(base, ignore_errors=True)
-    state = base / "state"
-    passwords = generate(str(state), count)
-    vault_password = base / "vault-password"
-    vault_password.write_text("bench only\n")
-    secrets = base / "secrets.yml"
-    secrets.write_text(yaml.safe_dump(passwords))
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_COLLECTIONS_PATH=str(REPO / "build"),
-               XDG_CACHE_HOME=str(base / "cache"), ANSIBLE_NOCOLOR="1")
-    subprocess.run([str(BIN / "ansible-vault"), "encrypt", "--vault-password-file", str(vault_password), str(secrets)],
-                   env=env, check=True, capture_output=True)
-    inventory = base / "hosts.yml"
-    inventory.write_text(yaml.safe_dump({"all": {"hosts": {"pbx": {
-        "ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}}))
-    variables = {"switchboard_state_dir": str(state), "switchboard_pbx_dsn": "sqlite:///%s" % (base / "pbx.sqlite"),
-                 "switchboard_sip_domain": "bench.example", "switchboard_secrets_file": str(secrets),
-                 "switchboard_report_dir": str(base / "reports")}
-    command = [str(BIN / "ansible-playbook"), "-i", str(inventory), str(REPO / "playbooks" / "site.yml"),
-               "--vault-password-file", str(vault_password), "-e", json.dumps(variables)]
-    results = {}
-    results["check (empty database, cold cache)"] = measured(command + ["--check"], env)
-    results["apply"] = measured(command, env)
-    sms_dir = base / "sms"
-    as_if_sent(base / "pbx.sqlite")
-    command += ["-e", json.dumps({"switchboard_sms_gateway": "file://%s" % sms_dir})]
-    results["no-op re-run"] = measured(command, env)
-    first_file = sorted(state.glob("accounts-*.yml"))[0]
-    first_file.write_text(first_file.read_text().replace("owner: Desk 0\n", "owner: Desk Zero\n", 1))
-    results["one-field change"] = measured(command, env)
-    results["sip_account: disable one account"] = measured(
-        [str(BIN / "ansible-playbook"), "-i", str(inventory), str(ad_hoc_playbook(base)), "-e", json.dumps(variables)], env)
-    for label, (_seconds, _peak, output) in results.items():
-        expected = {"no-op re-run": "no change: the platform matches", "one-field change": '"updated 1 account",',
-                    "sip_account: disable one account": "changed=1"}.get(label)
-        if expected and expected not in output:
-            raise SystemExit("%s at %d accounts did not report %r:\n%s" % (label, count, expected, output[-2000:]))
-    if sms_dir.exists() or "sent installation SMS" in results["no-op re-run"][2]:
+def engine_timings(output):
+    """The platform task's timings, as the bench playbook prints them (None for other playbooks)."""
+    for line in output.splitlines():
+        if TIMINGS_MARK in line:
+            return json.loads(json.loads("{%s}" % line.strip())["msg"][len(TIMINGS_MARK):])
+    return None
+
+
+class Platform:
+    """One generated state, its secrets file, inventory and database, and the playbooks run against it."""
+
+    def __init__(self, count, dsn=None, base=None):
+        self.count, self.base = count, base or WORK / str(count)
+        shutil.rmtree(self.base, ignore_errors=True)
+        self.state = self.base / "state"
+        passwords = generate(str(self.state), count, *shape(count))
+        vault_password = self.base / "vault-password"
+        vault_password.write_text("bench only\n")
+        secrets = self.base / "secrets.yml"
+        secrets.write_text(yaml.safe_dump(passwords))
+        self.env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_COLLECTIONS_PATH=str(REPO / "build"),
+                        XDG_CACHE_HOME=str(self.base / "cache"), ANSIBLE_NOCOLOR="1")
+        subprocess.run([str(BIN / "ansible-vault"), "encrypt", "--vault-password-file", str(vault_password), str(secrets)],
+                       env=self.env, check=True, capture_output=True)
+        inventory = self.base / "hosts.yml"
+        inventory.write_text(yaml.safe_dump({"all": {"hosts": {"pbx": {
+            "ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}}))
+        self.variables = {"switchboard_state_dir": str(self.state), "switchboard_sip_domain": "bench.example",
+                          "switchboard_pbx_dsn": dsn or "sqlite:///%s" % (self.base / "pbx.sqlite"),
+                          "switchboard_secrets_file": str(secrets), "switchboard_report_dir": str(self.base / "reports")}
+        self.playbook_prefix = [str(BIN / "ansible-playbook"), "-i", str(inventory), "-e", json.dumps(self.variables)]
+        self.site = self.playbook_prefix + [str(self.bench_playbook()), "--vault-password-file", str(vault_password)]
+
+    def bench_playbook(self):
+        """site.yml, then the platform task's timings printed (not in site.yml's own output)."""
+        path = self.base / "bench-site.yml"
+        path.write_text(yaml.safe_dump([
+            {"ansible.builtin.import_playbook": str(REPO / "playbooks" / "site.yml")},
+            {"hosts": "all:!fleet", "gather_facts": False, "tasks": [{"ansible.builtin.debug": {
+                "msg": TIMINGS_MARK + "{{ switchboard_platform.timings | to_json }}"}}]}]))
+        return path
+
+    def run(self, extra=(), cache=None):
+        env = self.env if cache is None else dict(self.env, XDG_CACHE_HOME=str(cache))
+        return measured(self.site + list(extra), env)
+
+    def ad_hoc(self, numbers, fields):
+        """switchboard.pbx.sip_account once per number, in a loop: the per-item door."""
+        path = self.base / ("ad-hoc-%d.yml" % len(numbers))
+        task = dict({"dsn": "{{ switchboard_pbx_dsn }}", "sip_domain": "{{ switchboard_sip_domain }}",
+                     "report_dir": "{{ switchboard_report_dir }}", "number": "{{ item }}"}, **fields)
+        path.write_text(yaml.safe_dump([{"hosts": "all", "gather_facts": False, "tasks": [
+            {"switchboard.pbx.sip_account": task, "loop": numbers}]}]))
+        return measured(self.playbook_prefix + [str(path)], self.env)
+
+    def edit_one_field(self):
+        first_file = sorted(self.state.glob("accounts-*.yml"))[0]
+        first_file.write_text(first_file.read_text().replace("owner: Desk 0\n", "owner: Desk Zero\n", 1))
+
+    def as_if_sms_sent(self):
+        """Half the accounts are wizard accounts: the apply queued their installation SMS (no gateway, they stay
+        pending). Marked accepted, as an earlier run with a gateway would have left them, the runs after the apply
+        get a gateway and must send nothing (checked by bench: no SMS file written). Returns the gateway's directory."""
+        sms_dir = self.base / "sms"
+        if self.variables["switchboard_pbx_dsn"].startswith("sqlite:"):
+            connection = sqlite3.connect(self.variables["switchboard_pbx_dsn"][len("sqlite:///"):])
+            try:
+                with connection:
+                    connection.execute("UPDATE sb_sms_outbox SET state = 'accepted' WHERE state = 'pending'")
+            finally:
+                connection.close()
+            self.site += ["-e", json.dumps({"switchboard_sms_gateway": "file://%s" % sms_dir})]
+        return sms_dir
+
+    def touch_bytes(self):
+        """One more newline in the last state file: its bytes change, nothing declared does."""
+        last_file = sorted(self.state.glob("*.yml"))[-1]
+        last_file.write_text(last_file.read_text() + "\n")
+
+
+def bench(count, dsn=None, base=None, complete=True):
+    """The table's rows at ``count`` accounts: every row when ``complete``, else apply, the two no-ops and peak."""
+    platform = Platform(count, dsn, base)
+    results = {APPLY: platform.run()}
+    sms_dir = platform.as_if_sms_sent()
+    results[NO_OP] = platform.run()
+    if not complete:
+        platform.touch_bytes()
+        results[NO_OP_FULL] = platform.run()
+    else:
+        platform.touch_bytes()  # the parse cache is warm but for that file
+        results[NO_OP_FULL] = platform.run()
+        results[NO_OP_COLD] = platform.run(cache=platform.base / "cold-cache")  # the main cache stays warm
+        platform.edit_one_field()
+        results[CI_PLAN] = platform.run(["--check"], cache=platform.base / "ci-cache")
+        results[ONE_FIELD] = platform.run()
+        results[AD_HOC] = platform.ad_hoc(["+390212000000"], {"state": "disabled"})
+    for label, figures in results.items():
+        expected = EXPECTED.get(label)
+        if expected and expected not in figures["output"]:
+            raise SystemExit("%s at %d accounts did not report %r:\n%s" % (label, count, expected, figures["output"][-2000:]))
+    if sms_dir.exists() or any("sent installation SMS" in figures["output"] for figures in results.values()):
         raise SystemExit("the runs after the apply at %d accounts sent SMS: a no-op run must send nothing" % count)
-    return {label: {"seconds": round(seconds, 2), "peak_rss_mib": peak} for label, (seconds, peak, _o) in results.items()}
+    table = {label: {k: v for k, v in figures.items() if k != "output"} for label, figures in results.items()}
+    table[PEAK] = {"peak_rss_mib": max(figures["peak_rss_mib"] for figures in results.values())}
+    if complete and count == 10000:
+        table["side by side"] = side_by_side(platform, table[APPLY]["seconds"])
+    return table
 
 
-def as_if_sent(database):
-    """The apply's queued installation SMS, marked accepted as an earlier run with a gateway would have left them."""
-    connection = sqlite3.connect(str(database))
-    try:
-        with connection:
-            connection.execute("UPDATE sb_sms_outbox SET state = 'accepted' WHERE state = 'pending'")
-    finally:
-        connection.close()
+def side_by_side(platform, apply_seconds):
+    """Seconds per account of the platform apply against a loop of switchboard.pbx.sip_account (desk accounts
+    given a new owner, one task item each) on the same platform."""
+    items = int(os.environ.get("BENCH_LOOP_ITEMS", "300"))
+    numbers = ["+390212%06d" % i for i in range(2, 2 * items + 2, 2)]
+    loop = platform.ad_hoc(numbers, {"owner": "Looped owner"})
+    if loop["output"].count("changed: [pbx] => (item=") != len(numbers):
+        raise SystemExit("the sip_account loop did not change %d accounts:\n%s" % (len(numbers), loop["output"][-2000:]))
+    per_item, per_account = loop["seconds"] / len(numbers), apply_seconds / platform.count
+    return {"loop_items": len(numbers), "loop_seconds": loop["seconds"], "seconds_per_item": round(per_item, 4),
+            "platform_seconds_per_account": round(per_account, 6), "ratio": round(per_item / per_account)}
+
+
+def target_verdict(count, label, value):
+    target = TARGETS.get(count, {}).get(label)
+    if target is None:
+        return ""
+    return "  (target <= %g: %s)" % (target, "met" if value <= target else "MISSED")
+
+
+def print_table(count, table):
+    numbers, devices = shape(count)
+    print("\n%d accounts, %d numbers, %d devices with channels (half wizard):" % (count, numbers, devices))
+    print("  %-42s %9s %9s" % ("run", "seconds", "peak MiB"))
+    for label, figures in table.items():
+        if label == PEAK:
+            print("  %-42s %9s %9d%s" % (label, "", figures["peak_rss_mib"], target_verdict(count, label, figures["peak_rss_mib"])))
+        elif label != "side by side":
+            print("  %-42s %9.2f %9d%s" % (label, figures["seconds"], figures["peak_rss_mib"],
+                                          target_verdict(count, label, figures["seconds"])))
+    print_phases(table)
+    loop = table.get("side by side")
+    if loop:
+        print("  side by side: sip_account in a loop %.3f s per item (%d items in %.1f s); platform apply %.3f ms per "
+              "account: %d x" % (loop["seconds_per_item"], loop["loop_items"], loop["loop_seconds"],
+                                 loop["platform_seconds_per_account"] * 1000, loop["ratio"]))
+    sys.stdout.flush()
+
+
+def print_ratios(table):
+    """The loop's cost per item (10k platform) against the platform's apply per account at every size measured."""
+    loop = table.get(10000, {}).get("side by side")
+    if loop is None:
+        return
+    print("\nratio per account, sip_account loop (%.3f s per item) / platform apply:" % loop["seconds_per_item"])
+    for count, rows in sorted(table.items()):
+        per_account = rows[APPLY]["seconds"] / count
+        print("  at %7d accounts: %.3f ms per account, %d x" % (count, per_account * 1000, loop["seconds_per_item"] / per_account))
+
+
+def print_phases(table):
+    """Seconds per phase of each complete run; 'Ansible and start-up' is the wall time the engine did not see.
+    (In brackets: the state loaded in a second process while the database was read; its cost on the
+    critical path is 'waiting for the load'.)"""
+    runs = [label for label, figures in table.items() if figures.get("timings")]
+    print("  by phase (s), (in parallel)%16s" % "" + "".join("%12s" % short(label) for label in runs))
+    for phase in PHASES + ("other in the engine", "Ansible and start-up"):
+        cells = []
+        for label in runs:
+            timings, wall = table[label]["timings"], table[label]["seconds"]
+            value = {"other in the engine": timings["total"] - sum(timings.get(p, 0) for p in PHASES),
+                     "Ansible and start-up": wall - timings["total"]}.get(phase, timings.get(phase))
+            parallel = timings.get(phase + PARALLEL)
+            cells.append("%12s" % ("-" if value is None and parallel is None else
+                                   "%.2f" % value if parallel is None else "(%.2f)" % parallel))
+        print("  %-43s%s" % (phase, "".join(cells)))
+
+
+def short(label):
+    return {APPLY: "apply", NO_OP: "no-op", NO_OP_COLD: "no-op cold", NO_OP_FULL: "no-op full", CI_PLAN: "CI plan",
+            ONE_FIELD: "one field"}.get(label, label[:11])
 
 
 def sms_part(sizes):
@@ -112,25 +267,13 @@ def sms_part(sizes):
     return figures, round(gateway_rate, 1)
 
 
-def ad_hoc_playbook(base):
-    """The ad-hoc door: its cost must not grow with the platform (it reads only what the change touches)."""
-    path = base / "ad-hoc.yml"
-    path.write_text(yaml.safe_dump([{"hosts": "all", "gather_facts": False, "tasks": [{"switchboard.pbx.sip_account": {
-        "dsn": "{{ switchboard_pbx_dsn }}", "sip_domain": "{{ switchboard_sip_domain }}",
-        "report_dir": "{{ switchboard_report_dir }}", "number": "+390212000000", "state": "disabled"}}]}]))
-    return path
-
-
 def main():
     sizes = [int(n) for n in os.environ.get("BENCH_SIZES", "1000 10000 100000").split()]
     table = {}
-    print("%-9s %-36s %9s %12s" % ("accounts", "run", "seconds", "peak MiB"))
     for count in sizes:
         table[count] = bench(count)
-        for label, figures in table[count].items():
-            target = TARGETS.get(count, {}).get(label)
-            verdict = "" if target is None else ("  (target <= %.0f s: %s)" % (target, "met" if figures["seconds"] <= target else "MISSED"))
-            print("%-9d %-36s %9.2f %12d%s" % (count, label, figures["seconds"], figures["peak_rss_mib"], verdict), flush=True)
+        print_table(count, table[count])
+    print_ratios(table)
     sms, gateway_rate = sms_part(sizes)
     for count, figures in sms.items():
         table[count]["sms"] = figures

@@ -7,7 +7,10 @@ moves in the same transaction: a run that finds it where the last run left it kn
 read has changed, without reading it (unchanged_run.py). The counter lives in sb_meta (name 'changes');
 a missing row or a missing trigger means "unknown", never "unchanged".
 
-SQLite has row triggers only; PostgreSQL counts per statement, so a bulk write costs one increment."""
+SQLite has row triggers only. PostgreSQL counts once per transaction: every later statement of it finds the
+transaction-local flag set. Counting each statement made a 10k-account apply update the counter row ~100k
+times in one transaction, and each update walks the row's growing chain of versions (quadratic: 63 s of
+its 73 s; a 1M-account apply would never end)."""
 
 from __future__ import annotations
 
@@ -18,11 +21,15 @@ TRACKED_TABLES = ("sb_provisioning_profiles", "sb_networks", "sb_groups", "sb_nu
                   "subscriber", "dbaliases", "grp", "usr_preferences", "address")
 SQLITE_EVENTS = ("insert", "update", "delete")
 
+PG_COUNTED_FLAG = "switchboard.counted"  # set for the rest of the transaction (set_config's is_local)
 PG_FUNCTION = """CREATE OR REPLACE FUNCTION sb_count_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE sb_meta SET value = (value::bigint + 1)::text WHERE name = 'changes';
+    IF current_setting('%s', true) IS DISTINCT FROM 'on' THEN
+        UPDATE sb_meta SET value = (value::bigint + 1)::text WHERE name = 'changes';
+        PERFORM set_config('%s', 'on', true);
+    END IF;
     RETURN NULL;
-END $$"""
+END $$""" % (PG_COUNTED_FLAG, PG_COUNTED_FLAG)
 
 
 def trigger_names():
@@ -54,7 +61,7 @@ def ensure(db):
     present = _present(db)
     if db.engine == "postgres":
         missing = [t for t in TRACKED_TABLES if _pg_trigger_name(t) not in present]
-        if missing:
+        if missing or not _pg_function_current(db):
             db.execute(PG_FUNCTION)
         for table in missing:
             db.execute("CREATE TRIGGER %s AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s "
@@ -66,6 +73,12 @@ def ensure(db):
             if name not in present:
                 db.execute("CREATE TRIGGER %s AFTER %s ON %s BEGIN UPDATE sb_meta SET value = CAST(value AS INTEGER) "
                            "+ 1 WHERE name = 'changes'; END" % (name, event.upper(), table))
+
+
+def _pg_function_current(db):
+    """A database made before the once-per-transaction count still has the per-statement function."""
+    rows = db.query("SELECT prosrc FROM pg_proc WHERE proname = 'sb_count_change'")
+    return bool(rows) and PG_COUNTED_FLAG in rows[0][0]
 
 
 def hold(db):
