@@ -91,9 +91,11 @@ def test_an_unreadable_row_exits_1_not_2(tmp_path, platform, pbx_dsn):
 def test_missing_settings_and_a_bad_format_are_errors_not_drift(tmp_path, platform):
     _declared, env = platform
     done = switchboard(tmp_path, {}, "drift")
-    assert (done.returncode, done.stderr) == (1, "switchboard: error: --state-dir (or SWITCHBOARD_STATE_DIR) is "
-                                                 "required; --dsn (or SWITCHBOARD_PBX_DSN) is required; --sip-domain "
-                                                 "(or SWITCHBOARD_SIP_DOMAIN) is required\n")
+    assert (done.returncode, done.stderr) == (1, "switchboard: error: --state-dir (or SWITCHBOARD_STATE_DIR, or "
+                                                 "switchboard_state_dir in --inventory) is required; --dsn (or "
+                                                 "SWITCHBOARD_PBX_DSN, or switchboard_pbx_dsn in --inventory) is "
+                                                 "required; --sip-domain (or SWITCHBOARD_SIP_DOMAIN, or "
+                                                 "switchboard_sip_domain in --inventory) is required\n")
     assert switchboard(tmp_path, env, "drift", "--format", "pdf").returncode == 1
     fleet = switchboard(tmp_path, env, "drift", "--fleet")
     assert (fleet.returncode, fleet.stderr) == (
