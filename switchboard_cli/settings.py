@@ -42,8 +42,9 @@ SHARED = {
     "host": ("SWITCHBOARD_HOST", None, dict(
         help="the inventory host to read them from [default: the only host not in group fleet]")),
     "vault_password_file": ("ANSIBLE_VAULT_PASSWORD_FILE", None, dict(
-        type=click.Path(dir_okay=False), help="decrypts !vault values, vault-encrypted state files and the secrets "
-                                               "file (a file, or a script printing the password, as Ansible reads it)")),
+        type=click.Path(dir_okay=False),
+        help="decrypts !vault values, vault-encrypted state files and the secrets file (a file, or a script printing "
+             "the password, as Ansible reads it)")),
 }
 # Secrets have no flag (a flag shows in the process list): the environment or the inventory (vault) only.
 SECRET_SETTINGS = {"sms_password": ("SWITCHBOARD_SMS_PASSWORD", "switchboard_sms_password")}

@@ -127,4 +127,3 @@ def _text(content, what):
         return content.decode("utf-8")
     except UnicodeDecodeError:
         raise SecretsError("%s is not UTF-8 once decrypted" % what)
-

@@ -15,7 +15,8 @@ GIT_TIMEOUT = 10  # seconds; a state dir on a hung network share must not hang t
 
 def _git(state_dir, *args):
     try:
-        done = subprocess.run(["git", "-C", state_dir] + list(args), capture_output=True, text=True,
+        # The engine runs without an AnsibleModule (the CLI, the provisioning service): no run_command here.
+        done = subprocess.run(["git", "-C", state_dir] + list(args), capture_output=True, text=True,  # pylint: disable=ansible-bad-function
                               timeout=GIT_TIMEOUT, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return None

@@ -93,7 +93,7 @@ def apply_check(declared, actual, descriptions, platform):
     """The ``apply_check`` section of a saved plan. ``platform``: {sip_domain, mode, database} it was made for."""
     objects, digests = {}, ActualDigests(actual)
     for description in descriptions:
-        kind, _, key = description["address"].partition("/")
+        kind, _slash, key = description["address"].partition("/")
         objects[description["address"]] = {"action": description["action"], "fields": list(description["fields"]),
                                            "actual": digests.of(kind, key),
                                            "after": after_digest(description)}
@@ -122,7 +122,7 @@ def _moved(address, was, is_, saved_object, now_object, declared):
     if was is None:
         return "%s now needs %s, which the plan does not include" % (address, _action(is_))
     if is_ is None:
-        kind, _, key = address.partition("/")
+        kind, _slash, key = address.partition("/")
         if was["action"] != "delete" and kind in declared.entries and key not in declared.objects(kind):
             return "%s is no longer declared as planned" % address
         return "%s no longer needs the planned %s: it changed since the plan was made" % (address, _action(was))

@@ -35,8 +35,8 @@ def command(settings, csv_file, group, profile, activation, dry_run, out):
     except csv_import.BadRows as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
-        click.echo("%d problem%s in %s: nothing was written" % (len(exc.problems), "" if len(exc.problems) == 1 else "s",
-                                                                 csv_file), err=True)
+        count = len(exc.problems)
+        click.echo("%d problem%s in %s: nothing was written" % (count, "" if count == 1 else "s", csv_file), err=True)
         return EXIT_BAD_ROWS
     for note in imported.notes:
         click.echo("note: %s" % note, err=True)
@@ -57,8 +57,8 @@ def _platform_referable(settings):
 
 def _tell(imported, group, profile, activation):
     count = len(imported.accounts)
-    what = "%d account%s to group %s (profile %s, %s activation)" % (count, "" if count == 1 else "s", group, profile,
-                                                                      activation)
+    what = "%d account%s to group %s (profile %s, %s activation)" % (
+        count, "" if count == 1 else "s", group, profile, activation)
     if imported.written:
         click.echo("added %s: wrote %s" % (what, imported.path))
     else:

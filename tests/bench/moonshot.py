@@ -39,8 +39,8 @@ def print_curve(table):
         per_k = ["%.3f" % (v * 1000.0 / n) for v, n in zip(values, sizes)]
         verdict = ""
         if MOONSHOT in table:
-            verdict = "  (1M target <= %g: %s)" % (TARGETS[label], "met" if figure(table[MOONSHOT], label) <= TARGETS[label]
-                                                    else "MISSED")
+            met = figure(table[MOONSHOT], label) <= TARGETS[label]
+            verdict = "  (1M target <= %g: %s)" % (TARGETS[label], "met" if met else "MISSED")
         print("  %-42s" % label + "".join("%14s" % ("%.2f" % v if label != PEAK else "%d MiB" % v) for v in values)
               + "   " + " ".join(per_k) + ("   growth " + " ".join(growth) if growth else "") + verdict)
 

@@ -208,8 +208,8 @@ def print_table(count, table):
         if label == PEAK:
             print("  %-42s %9s %9d%s" % (label, "", figures["peak_rss_mib"], target_verdict(count, label, figures["peak_rss_mib"])))
         elif label != "side by side":
-            print("  %-42s %9.2f %9d%s" % (label, figures["seconds"], figures["peak_rss_mib"],
-                                          target_verdict(count, label, figures["seconds"])))
+            print("  %-42s %9.2f %9d%s" % (
+                label, figures["seconds"], figures["peak_rss_mib"], target_verdict(count, label, figures["seconds"])))
     print_phases(table)
     loop = table.get("side by side")
     if loop:

@@ -16,8 +16,7 @@ PASSWORDS = ("Desk-5601-pw", "Desk-5602-pw")
 @pytest.fixture
 def platform(tmp_path, pbx_dsn):
     """A PBX holding two desk phones and a wizard mobile, and the settings that point at it, from the environment."""
-    declared = state(desk(DESK1), desk(DESK2), {"number": MOBILE, "group": "field", "type": "pgsm",
-                                                  "activation": "wizard"},
+    declared = state(desk(DESK1), desk(DESK2), {"number": MOBILE, "group": "field", "type": "pgsm", "activation": "wizard"},
                      provisioning_profiles=[{"name": "mobile", "base_url": "http://127.0.0.1:5080"}],
                      groups=[{"name": "office"}, {"name": "field", "provisioning_profile": "mobile"}])
     write_state(tmp_path / "state", {"s.yml": declared})

@@ -105,8 +105,8 @@ EVERY_FIELD = {
     "networks": [{"name": "offices", "description": "all: offices, VPN", "networks": ["10.0.0.0/8", "192.0.2.7"]}],
     "groups": [{"name": "mobile", "provisioning_profile": "mobile"},
                {"name": "desks", "description": "yes", "ip_listing": {"enabled": False, "allow": ["10.1.0.0/255.255.0.0"]}}],
-    "numbers": [{"number": "+390212345699", "state": "inactive"}, {"number": "111", "group": "desks",
-                                                                    "description": "Hall: ground floor"}],
+    "numbers": [{"number": "+390212345699", "state": "inactive"},
+                {"number": "111", "group": "desks", "description": "Hall: ground floor"}],
     "accounts": [
         {"number": "+393471234567", "group": "mobile", "type": "pgsm", "activation": "wizard",
          "provisioning_profile": "spare", "obfuscation": {"enabled": False, "key": 7}, "security_model": "end-to-site",

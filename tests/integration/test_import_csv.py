@@ -137,8 +137,7 @@ def test_the_seeds_rows_corrected_import_plan_to_four_creates_and_apply_with_fou
     assert again.returncode == 0, again.stdout + again.stderr
 
 
-def test_the_seeds_rows_as_plain_accounts_import_and_plan_once_their_passwords_are_given(tmp_path, state_dir,
-                                                                                       sqlite_dsn):
+def test_the_seeds_rows_as_plain_accounts_import_and_plan_once_their_passwords_are_given(tmp_path, state_dir, sqlite_dsn):
     path = csv_file(tmp_path, SEED_ROWS)
     done = import_csv(state_dir, path, "--activation", "plain")
     assert done.returncode == 0, done.stderr

@@ -8,7 +8,7 @@ import json
 import os
 import pathlib
 import re
-import xml.etree.ElementTree as ElementTree
+from xml.etree import ElementTree
 
 import jsonschema
 import pytest

@@ -67,9 +67,8 @@ def render(model):
 def _summary(model, word, sentence):
     summary = model["summary"]
     labels = "".join('<th scope="col">%s</th>' % escape(label) for _key, label in words.SUMMARY_ROWS)
-    counts = "".join('<td id="count-%s" data-count="%s">%s</td>' % (key, words.summary_value(summary, key),
-                                                                  words.summary_value(summary, key))
-                     for key, _label in words.SUMMARY_ROWS)
+    values = [(key, words.summary_value(summary, key)) for key, _label in words.SUMMARY_ROWS]
+    counts = "".join('<td id="count-%s" data-count="%s">%s</td>' % (key, value, value) for key, value in values)
     return ('<header id="summary" class="verdict-%s">\n<h1>Switchboard %s report</h1>\n'
             '<p id="verdict" data-exit-code="%d">%s</p>\n<table class="counts"><tr>%s</tr>\n<tr>%s</tr></table>\n'
             '</header>\n') % (word, escape(model["report"]), summary["exit_code"], escape(sentence), labels, counts)

@@ -18,8 +18,8 @@ from .model import DRIFT
 _UNUSABLE = dict.fromkeys([c for c in range(0x20) if c not in (0x09, 0x0A, 0x0D)] + list(range(0xD800, 0xE000))
                           + [0xFFFE, 0xFFFF], "\ufffd")
 _TEXT = str.maketrans(dict(_UNUSABLE, **{"&": "&amp;", "<": "&lt;", ">": "&gt;"}))
-_ATTRIBUTE = str.maketrans(dict(_UNUSABLE, **{"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;",
-                                                "\r": "&#13;", "\t": "&#9;"}))
+_ATTRIBUTE = str.maketrans(dict(
+    _UNUSABLE, **{"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}))
 
 
 _SPECIAL = re.compile("[&<>\"\\x00-\\x1f\\ud800-\\udfff\\ufffe\\uffff]")  # most values have none: translate only those
@@ -69,8 +69,8 @@ def _case(obj, found):
     if found == "skipped":
         body = '<skipped message=%s/>' % _attribute(obj["ignored"])
     else:
-        body = '<%s message=%s type="%s">%s</%s>' % (found, _attribute(_message(obj)), obj["status"],
-                                                        _text(_details(obj)), found)
+        body = '<%s message=%s type="%s">%s</%s>' % (
+            found, _attribute(_message(obj)), obj["status"], _text(_details(obj)), found)
     return "%s>%s</testcase>\n" % (opening, body)
 
 

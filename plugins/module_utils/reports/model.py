@@ -38,7 +38,7 @@ def entry(address, status, actions=(), reason=None, fields=(), before=None, afte
     """One object of a report. ``address`` is kind/key, stable across runs (accounts/+390212345601)."""
     if status not in STATUSES:
         raise ValueError("unknown status %r" % status)
-    kind, _, key = address.partition("/")
+    kind, _slash, key = address.partition("/")
     return {"address": address, "kind": kind, "key": key, "status": status, "actions": list(actions),
             "reason": reason, "fields": list(fields), "before": before, "after": after, "declared_at": declared_at,
             "detail": detail, "ignored": ignored}
