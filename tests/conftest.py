@@ -117,6 +117,34 @@ def pg_cluster():
     cluster.stop()
 
 
+@pytest.fixture(scope="module")
+def kannel(tmp_path_factory):
+    """A real Kannel (bearerbox, smsbox, fakesmsc as the phones) on free loopback ports for one test module;
+    whatever the module did, Kannel's logs never hold its sendsms password."""
+    from support import kannel as kannel_support
+    if not kannel_support.available():
+        pytest.fail("Kannel is not installed (make test installs kannel and kannel-extras)")
+    server = kannel_support.KannelServer(tmp_path_factory.mktemp("kannel")).start()
+    yield server
+    server.stop()
+    assert server.password not in server.logs()
+
+
+@pytest.fixture
+def sqlite_statements(monkeypatch):
+    """Every SQL statement of the SQLite connections the engine opens from now on (SQLite's trace hook)."""
+    from ansible_collections.switchboard.pbx.plugins.module_utils.pbx import database
+    statements = []
+    real_connect = database._connect_sqlite
+
+    def traced(*args, **kwargs):
+        db = real_connect(*args, **kwargs)
+        db.connection.set_trace_callback(statements.append)
+        return db
+    monkeypatch.setattr(database, "_connect_sqlite", traced)
+    return statements
+
+
 _databases = itertools.count(1)
 
 

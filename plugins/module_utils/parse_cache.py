@@ -50,14 +50,19 @@ def code_fingerprint():
             digest.update(("%s %s" % (name, importlib.metadata.version(name if name != "yaml" else "PyYAML"))).encode())
         except importlib.metadata.PackageNotFoundError:
             digest.update(("%s absent" % name).encode())
-    for name in VOUCHING_MODULES:
+    return digest.hexdigest().encode() if add_sources(digest, VOUCHING_MODULES) else None
+
+
+def add_sources(digest, names):
+    """Add the source of each module_utils module ``names`` to ``digest``; False when one cannot be read."""
+    for name in names:
         module = importlib.import_module("." + name, __package__)
         source = getattr(getattr(module, "__loader__", None), "get_source", lambda name: None)(module.__name__)
         if source is None:
-            return None
+            return False
         # str from Python's loaders; bytes from Ansible's collection loader (an inventory plugin's imports)
         digest.update(source if isinstance(source, bytes) else source.encode())
-    return digest.hexdigest().encode()
+    return True
 
 
 def _has_plain_password(data):

@@ -13,11 +13,10 @@ cannot be read, a schema that needs work) means: run in full."""
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 
 from .loader import read_state_dir
-from .parse_cache import code_fingerprint
+from .parse_cache import add_sources, code_fingerprint
 from .pbx import change_counter
 
 RECORD = "last_complete_run"
@@ -28,14 +27,9 @@ PLANNING_MODULES = ("plan", "unmanaged", "pbx.store", "pbx.kamailio_rows", "pbx.
 
 
 def _planning_code():
-    digest = hashlib.sha256(code_fingerprint() or b"")
-    for name in PLANNING_MODULES:
-        module = importlib.import_module("." + name, __package__)
-        source = getattr(getattr(module, "__loader__", None), "get_source", lambda name: None)(module.__name__)
-        if source is None:
-            return None
-        digest.update(source if isinstance(source, bytes) else source.encode())
-    return digest.hexdigest()
+    vouching = code_fingerprint()
+    digest = hashlib.sha256(vouching or b"")
+    return digest.hexdigest() if vouching is not None and add_sources(digest, PLANNING_MODULES) else None
 
 
 def fingerprint(options):

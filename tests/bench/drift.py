@@ -19,7 +19,7 @@ REPO = HERE.parents[1]
 sys.path[:0] = [str(REPO / "build"), str(REPO / "tests"), str(HERE)]
 
 from generate import generate  # noqa: E402
-from support.cli_drift import run_switchboard  # noqa: E402
+from support.cli import completed as run_switchboard  # noqa: E402
 from ansible_collections.switchboard.pbx.plugins.module_utils import engine  # noqa: E402
 
 TARGET_SECONDS = 10.0

@@ -20,7 +20,7 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(REPO / "tests" / "bench"), str(REPO / "tests")]
 
 from generate import generate  # noqa: E402
-from support.cli_csv import LAUNCH  # noqa: E402
+from support.cli import LAUNCHER as LAUNCH  # noqa: E402
 
 TARGET_SECONDS = 5.0
 

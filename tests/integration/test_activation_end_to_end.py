@@ -16,7 +16,6 @@ import pytest
 import yaml
 
 from conftest import Playbook, db_rows, recap_changed, write_state
-from support import kannel as kannel_support
 from support.kamailio import KamailioServer
 from support.ports import free_port
 from support.provisioning import ProvisioningService
@@ -28,15 +27,6 @@ DOWNLOADS = {"ios": "https://apps.example.com/ios/pgsm", "android": "https://app
              "other": "https://apps.example.com/pgsm"}
 IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
 TOKEN = r"([A-Za-z0-9_-]{43})"
-
-
-@pytest.fixture(scope="module")
-def kannel(tmp_path_factory):
-    if not kannel_support.available():
-        pytest.fail("Kannel is not installed (make test installs kannel and kannel-extras)")
-    server = kannel_support.KannelServer(tmp_path_factory.mktemp("kannel")).start()
-    yield server
-    server.stop()
 
 
 def state(base_url, accounts=()):

@@ -19,7 +19,6 @@ from conftest import SIP_DOMAIN, db_rows, recap_changed, write_state
 from ansible_collections.switchboard.pbx.plugins.module_utils import account_actions, engine
 from ansible_collections.switchboard.pbx.plugins.module_utils.errors import InvalidState
 from ansible_collections.switchboard.pbx.plugins.module_utils.sms.file import FileGateway
-from support import kannel as kannel_support
 from support.http_stub import HttpStub
 from support.ports import free_port
 
@@ -243,14 +242,6 @@ def test_a_gateway_that_is_down_leaves_the_sms_pending_and_the_next_run_sends_th
 
 
 # -- a real Kannel with fakesmsc ---------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def kannel(tmp_path_factory):
-    if not kannel_support.available():
-        pytest.fail("Kannel is not installed (make test installs kannel and kannel-extras)")
-    server = kannel_support.KannelServer(tmp_path_factory.mktemp("kannel")).start()
-    yield server
-    server.stop()
 
 
 def test_kannel_delivers_exactly_one_installation_sms_per_account(tmp_path, sqlite_dsn, kannel):

@@ -20,22 +20,12 @@ import pytest
 from conftest import db_rows, write_state
 from ansible_collections.switchboard.pbx.plugins.module_utils import activation, engine
 from ansible_collections.switchboard.pbx.plugins.module_utils.sms.kannel import KannelGateway
-from support import kannel as kannel_support
 
 SIP_DOMAIN = "pbx.test.example"
 BASE_URL = "http://127.0.0.1:5080"
 LINK = re.compile(re.escape(BASE_URL) + r"/([ia])/[A-Za-z0-9_-]{43}")
 STAGES = {"i": "installation", "a": "activation"}
 BATCH = 1000
-
-
-@pytest.fixture(scope="module")
-def kannel(tmp_path_factory):
-    if not kannel_support.available():
-        pytest.fail("Kannel is not installed (make test installs kannel and kannel-extras)")
-    server = kannel_support.KannelServer(tmp_path_factory.mktemp("kannel")).start()
-    yield server
-    server.stop()
 
 
 def numbers(prefix, count):

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from conftest import DEMO_STATE, SIP_DOMAIN, Playbook, db_rows, write_state
-from support.cli_audit import run_switchboard
+from support.cli import completed as run_switchboard
 from ansible_collections.switchboard.pbx.plugins.module_utils import audit, engine, provenance
 from ansible_collections.switchboard.pbx.plugins.module_utils.errors import SwitchboardError
 from ansible_collections.switchboard.pbx.plugins.module_utils.pbx import database
@@ -163,18 +163,12 @@ def test_a_version_4_database_is_upgraded_in_place(tmp_path, pbx_dsn):
         "engine", 0, "no change: the platform matches the declared state")
 
 
-def test_one_insert_per_apply_whatever_its_size(tmp_path, sqlite_dsn, monkeypatch):
+def test_one_insert_per_apply_whatever_its_size(tmp_path, sqlite_dsn, sqlite_statements):
     accounts = [{"number": "+39021234%04d" % i, "group": "office", "type": "snom", "password": "Desk-password-%d" % i}
                 for i in range(50)]
     state = write_state(tmp_path / "state", {"s.yml": {"groups": [{"name": "office"}], "accounts": accounts}})
-    statements = []
-    real_connect = database._connect_sqlite
-
-    def traced(*args, **kwargs):
-        db = real_connect(*args, **kwargs)
-        db.connection.set_trace_callback(statements.append)
-        return db
-    monkeypatch.setattr(database, "_connect_sqlite", traced)
+    statements = sqlite_statements
+    statements.clear()  # what ran before this point is not the subject
     engine.run(engine.Options(str(state), sqlite_dsn, SIP_DOMAIN, report_dir=str(tmp_path / "reports")))
     assert [s.split(" (")[0] for s in statements if "sb_applies" in s and not s.startswith("CREATE")] == [
         "INSERT INTO sb_applies"]

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from conftest import DEMO_STATE, REPO, SIP_DOMAIN, db_rows, write_state
-from support.cli_cli import LAUNCHER, run_switchboard, switchboard_env
+from support.cli import LAUNCHER, run_switchboard, switchboard_env
 
 DEMO_PASSWORDS = ("Reception-Desk-2026", "Accounts-Desk-2026")
 DEMO_INVENTORY = REPO / "inventories" / "demo"

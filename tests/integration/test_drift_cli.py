@@ -7,7 +7,7 @@ import pytest
 
 from conftest import SIP_DOMAIN, db_rows, write_state
 from ansible_collections.switchboard.pbx.plugins.module_utils import engine
-from support.cli_drift import run_switchboard
+from support.cli import completed as run_switchboard
 from test_drift_engine import DESK1, DESK2, MOBILE, _activate, desk, state
 
 PASSWORDS = ("Desk-5601-pw", "Desk-5602-pw")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 from support import devices as device_support
-from support.cli_drift import run_switchboard
+from support.cli import completed as run_switchboard
 from test_fleet_playbook import DOMAIN, assert_no_secret, book, fleet, pbx, phone_file  # noqa: F401  # pylint: disable=unused-import
 
 

@@ -7,7 +7,6 @@ import pytest
 from conftest import SIP_DOMAIN, db_rows, write_state
 from ansible_collections.switchboard.pbx.plugins.module_utils import engine
 from ansible_collections.switchboard.pbx.plugins.module_utils.errors import InvalidState
-from ansible_collections.switchboard.pbx.plugins.module_utils.pbx import database
 
 GROUP = {"groups": [{"name": "office"}]}
 
@@ -66,17 +65,11 @@ def test_plain_account_needs_a_password_when_created(tmp_path, pbx_dsn):
         apply(tmp_path, pbx_dsn, [{"number": "+390212345601", "group": "office"}])
 
 
-def test_delete_disables_before_deleting(tmp_path, sqlite_dsn, monkeypatch):
+def test_delete_disables_before_deleting(tmp_path, sqlite_dsn, sqlite_statements):
     """Statement order is observed with SQLite's trace hook; the engine path is the same on PostgreSQL."""
     apply(tmp_path, sqlite_dsn, [desk("+390212345601", username="7001"), desk("+390212345602", username="7002")])
-    statements = []
-    real_connect = database._connect_sqlite
-
-    def traced(*args, **kwargs):
-        db = real_connect(*args, **kwargs)
-        db.connection.set_trace_callback(statements.append)
-        return db
-    monkeypatch.setattr(database, "_connect_sqlite", traced)
+    statements = sqlite_statements
+    statements.clear()  # what ran before this point is not the subject
     apply(tmp_path, sqlite_dsn, [desk("+390212345602", username="7002")], mode="overridden")
     disable = next(i for i, s in enumerate(statements) if s.startswith("INSERT INTO grp") and "'7001'" in s)
     delete = next(i for i, s in enumerate(statements) if s.startswith("DELETE FROM subscriber") and "'7001'" in s)

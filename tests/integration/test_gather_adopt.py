@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from conftest import DEMO_STATE, SIP_DOMAIN, Playbook, db_rows, write_state
-from support.cli_gather import run_switchboard
+from support.cli import run_switchboard
 from ansible_collections.switchboard.pbx.plugins.module_utils import adopt, engine
 from ansible_collections.switchboard.pbx.plugins.module_utils.errors import SwitchboardError
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from conftest import DEMO_STATE, SIP_DOMAIN, REPO
-from support.cli_cli import run_switchboard, switchboard_env
+from support.cli import run_switchboard, switchboard_env
 
 NEW_ACCOUNT = {"number": "+390212345603", "group": "milano-office", "type": "snom", "username": "4103",
                "owner": "Anna Gialli", "password": "Anna-Gialli-2026"}

@@ -16,7 +16,7 @@ import yaml
 from conftest import SIP_DOMAIN, db_rows, write_state
 from ansible_collections.switchboard.pbx.plugins.module_utils import declared, engine
 from ansible_collections.switchboard.pbx.plugins.module_utils.errors import InvalidState
-from support.cli_csv import run_switchboard
+from support.cli import completed as run_switchboard
 
 HEADER = "fullName,gsmNumber,email,securityModel,description\n"
 # Seed 003's example, row for row (the seed's page lost the line breaks; the header names five columns).

@@ -6,7 +6,7 @@ import pytest
 
 from ansible_collections.switchboard.pbx.plugins.module_utils.reports import model, render
 from support import report_samples
-from support.cli_reports import run_switchboard
+from support.cli import run_switchboard
 from unit.test_report_renderings import GOLDEN
 
 

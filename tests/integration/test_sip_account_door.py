@@ -6,7 +6,6 @@ import yaml
 
 from conftest import DEMO_STATE, SIP_DOMAIN, Playbook, db_rows, recap_changed, write_state
 from ansible_collections.switchboard.pbx.plugins.module_utils import engine
-from ansible_collections.switchboard.pbx.plugins.module_utils.pbx import database
 
 
 def sip_account(playbook, expect_rc=0, **fields):
@@ -100,21 +99,15 @@ def test_enabling_an_account_that_does_not_exist_is_refused(tmp_path, sqlite_dsn
             "(rule: the account must exist)") in one_line(output)
 
 
-def test_the_door_reads_only_what_its_change_touches(tmp_path, sqlite_dsn, monkeypatch):
+def test_the_door_reads_only_what_its_change_touches(tmp_path, sqlite_dsn, sqlite_statements):
     """Every query of the ad-hoc door is a look-up by key (SQLite's trace hook sees the SQL); reading a whole
     table would make one change cost as much as the platform is large."""
     accounts = [{"number": "+39021234%04d" % i, "group": "office", "type": "snom", "password": "Desk-password-%d" % i}
                 for i in range(20)]
     state = write_state(tmp_path / "state", {"s.yml": {"groups": [{"name": "office"}], "accounts": accounts}})
     engine.run(engine.Options(str(state), sqlite_dsn, SIP_DOMAIN, report_dir=str(tmp_path / "reports")))
-    statements = []
-    real_connect = database._connect_sqlite
-
-    def traced(*args, **kwargs):
-        db = real_connect(*args, **kwargs)
-        db.connection.set_trace_callback(statements.append)
-        return db
-    monkeypatch.setattr(database, "_connect_sqlite", traced)
+    statements = sqlite_statements
+    statements.clear()  # what ran before this point is not the subject
     result = engine.reconcile_account(engine.Options(None, sqlite_dsn, SIP_DOMAIN, report_dir=str(tmp_path / "reports")),
                                       "+390212340007", {"owner": "Luca Galli"}, "present")
     assert result["changes"] == ["update accounts/+390212340007 (owner)"]

@@ -34,16 +34,6 @@ def message(text="Install Switchboard: https://prov.example/i/abc", to=PHONE, st
     return Message(id="sms-%d" % next(_ids), to=to, stage=stage, text=text, dlr_url=dlr_url)
 
 
-@pytest.fixture(scope="module")
-def kannel(tmp_path_factory):
-    if not kannel_support.available():
-        pytest.fail("Kannel is not installed (make test installs kannel and kannel-extras)")
-    server = kannel_support.KannelServer(tmp_path_factory.mktemp("kannel")).start()
-    yield server
-    server.stop()
-    assert server.password not in server.logs()
-
-
 class FileTarget:
     """The file gateway and what it wrote."""
 
