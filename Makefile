@@ -82,6 +82,8 @@ bench: setup
 	cd tests/bench && FLEET_WORKERS="10 20" $(PY) fleet.py $(FLEET_SIZES)
 	$(PY) tests/bench/reports.py
 	$(PY) tests/bench/drift.py 100000
+	cd tests/bench && $(PY) gather.py
+	$(PY) tests/bench/import_csv.py 10000
 
 # The PostgreSQL moonshot (1M accounts; BENCH_1M_SIZES="10000 100000 1000000" is the curve): minutes, not in CI.
 bench-1m: setup
