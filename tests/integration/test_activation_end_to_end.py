@@ -12,7 +12,6 @@ import sqlite3
 import time
 
 import httpx
-import pytest
 import yaml
 
 from conftest import Playbook, db_rows, recap_changed, write_state
