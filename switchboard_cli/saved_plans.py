@@ -5,8 +5,6 @@ a plan that no longer holds."""
 
 from __future__ import annotations
 
-import datetime
-import importlib.metadata
 import json
 import os
 import tempfile
@@ -16,20 +14,10 @@ from provisioning.collection import module_utils
 PLAN_FILE_MODE = 0o600  # a plan names people (owners, e-mail addresses) though it holds no secret
 
 
-def tool():
-    try:
-        return "switchboard.pbx %s" % importlib.metadata.version("switchboard-pbx-tools")
-    except importlib.metadata.PackageNotFoundError:
-        return "switchboard.pbx"
-
-
 def report_context(settings):
-    """The report model's context: when, against which platform (no password), from which state, by whom."""
-    gather, provenance = module_utils("gather"), module_utils("provenance")
-    return {"generated_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "tool": tool(), "platform": {"sip_domain": settings.sip_domain, "database": gather.database(settings.dsn)},
-            "state": provenance.state_provenance(settings.state_dir), "mode": settings.mode or "merged",
-            "operator": provenance.operator()}
+    """The report model's context, as drift and the plan reports give it (reports/context.py)."""
+    return module_utils("reports.context").report_context(settings.state_dir, settings.dsn, settings.sip_domain,
+                                                          settings.mode or "merged")
 
 
 def platform(settings):

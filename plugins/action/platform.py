@@ -18,6 +18,8 @@ from ansible_collections.switchboard.pbx.plugins.module_utils.provenance import 
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
+    MODULE = "switchboard.pbx.platform"
+    AUDITED = True  # the module records the controller's user in the audit trail
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
@@ -26,9 +28,9 @@ class ActionModule(ActionBase):
         args["passwords"] = json.dumps(passwords)  # one no_log value: masking 50k separate ones costs seconds
         if decrypted:
             args["decrypted_files"] = json.dumps(decrypted)
-        args["controller_user"] = operator()  # who ran the playbook, for the audit trail (the module may run as another)
-        result.update(self._execute_module(module_name="switchboard.pbx.platform", module_args=args,
-                                           task_vars=task_vars))
+        if self.AUDITED:  # who ran the playbook, for the audit trail (the module may run as another)
+            args["controller_user"] = operator()
+        result.update(self._execute_module(module_name=self.MODULE, module_args=args, task_vars=task_vars))
         return result
 
     def controller_secrets(self, args):

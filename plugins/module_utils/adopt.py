@@ -21,6 +21,7 @@ import tempfile
 
 from . import gather, model
 from .errors import SwitchboardError
+from .loader import current_umask
 from .state_schema import KINDS
 
 ACCOUNTS_DIR = "accounts"  # one file per group: the kind that grows to 100k objects
@@ -247,7 +248,7 @@ def _write_atomically(directory, files):
             os.makedirs(os.path.dirname(target), exist_ok=True)
             with open(target, "w", encoding="utf-8") as handle:
                 handle.write(text)
-        os.chmod(staging, 0o777 & ~_umask())
+        os.chmod(staging, 0o777 & ~current_umask())
         os.rename(staging, directory)  # fails if something appeared in the directory meanwhile
     except BaseException as exc:
         if staging is not None:
@@ -256,9 +257,3 @@ def _write_atomically(directory, files):
             raise SwitchboardError("cannot write the gathered state into %s (%s): nothing was written"
                                    % (directory, exc.strerror or exc)) from exc
         raise
-
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

@@ -26,7 +26,7 @@ from . import declared as declared_state
 from . import model, rules
 from .child_process import die_with_parent
 from .errors import Problem, SwitchboardError
-from .loader import Document, is_state_file
+from .loader import Document, current_umask, is_state_file
 from .schema_check import schema_problems
 
 COLUMNS = ("fullName", "gsmNumber", "email", "securityModel", "description")
@@ -255,7 +255,7 @@ def write_new_file(path, text):
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temporary, 0o666 & ~_umask())
+        os.chmod(temporary, 0o666 & ~current_umask())
         os.link(temporary, path)
     except FileExistsError:  # written meanwhile by someone else
         raise BadRows([Problem(path, "", "already exists", RULE_NO_OVERWRITE)])
@@ -265,19 +265,12 @@ def write_new_file(path, text):
         os.unlink(temporary)
 
 
-def _umask():
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 # -- the whole import -----------------------------------------------------------------------------------
 
-def run(csv_path, state_dir, group, profile, activation=DEFAULT_ACTIVATION, out=None, dry_run=False,
-        cache_dir=None, known=None, at=None):
+def run(csv_path, state_dir, group, profile, activation=DEFAULT_ACTIVATION, out=None, dry_run=False, known=None):
     """Import ``csv_path`` as new accounts of ``group``; raise BadRows (nothing written) on any problem.
     ``known``: the platform's groups and profiles a partial state may name (merged mode, as the plan)."""
-    at = at or datetime.datetime.now(datetime.timezone.utc)
+    at = datetime.datetime.now(datetime.timezone.utc)
     path = out or default_path(state_dir, group, at)
     rows, problems, notes = read_rows(csv_path, _read_csv(csv_path))
     if out is not None and not is_state_file(out):
@@ -289,7 +282,7 @@ def run(csv_path, state_dir, group, profile, activation=DEFAULT_ACTIVATION, out=
     # The state loads in a second process while this one checks the rows on their own (both cost seconds at 10k).
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"),
                              initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
-        loading = pool.submit(declared_state.load, state_dir, cache_dir)
+        loading = pool.submit(declared_state.load, state_dir)
         for row in rows:
             problems.extend(row_problems(csv_path, row))
         rows = [row for row in rows if row.values["gsmNumber"]]  # a row without a number is no account

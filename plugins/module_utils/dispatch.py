@@ -158,9 +158,9 @@ def _send_all(db, options, now, pending):
 
 
 def _no_gateway(db):
-    waiting = db.query("SELECT id FROM sb_sms_outbox WHERE state = ? ORDER BY id LIMIT 11", (activation.PENDING,))
+    waiting = db.query("SELECT id FROM sb_sms_outbox WHERE state = ? ORDER BY id LIMIT 10", (activation.PENDING,))
     count = db.query("SELECT count(*) FROM sb_sms_outbox WHERE state = ?", (activation.PENDING,))[0][0]
-    named = ", ".join(row[0] for row in waiting[:10]) + (", ..." if count > 10 else "")
+    named = ", ".join(row[0] for row in waiting) + (", ..." if count > 10 else "")
     return ("%d SMS pending (%s): no SMS gateway is configured; set switchboard_sms_gateway and run again"
             % (count, named))
 
@@ -202,13 +202,13 @@ class _Answers:
                 self.forget()
 
 
-def _send_with_retries(db, options, now, gateway, row, answers, sleep=time.sleep):
+def _send_with_retries(db, options, now, gateway, row, answers):
     """A gateway that is busy or briefly away (not sent, certainly) gets ATTEMPTS tries, further and further
     apart; never a message that may have been sent (unknown) or was refused (failed)."""
     outcome = None
     for attempt in range(ATTEMPTS):
         if attempt:
-            sleep(BACKOFF * 2 ** (attempt - 1))
+            time.sleep(BACKOFF * 2 ** (attempt - 1))
         outcome = _send_one(db, options, now, gateway, row, answers)
         if outcome is None or not outcome.not_sent:
             break

@@ -145,12 +145,9 @@ def _reconcile(options, load_declared, select, read, run_fingerprint):
                     options.checkpoint(declared, actual, changes, descriptions)
                 counts = report.summary(changes)
                 queued = activation.created_wizard_accounts(changes)
-                plan_file = report.write_plan_file(options.report_dir, descriptions, counts,
-                                                   {"mode": options.mode, "check_mode": options.check_mode, "at": now(),
-                                                    "sms_queued": activation.would_send("installation", queued),
-                                                    "sms_to_resend": activation.needing_action(db)},
-                                                   keep=options.keep_plan_files)
-            at = now()
+                at = now()  # the plan file's, the journal's and the audit trail's: one moment
+                plan_file = _write_plan_file(options, db, at, descriptions, counts,
+                                             sms_queued=activation.would_send("installation", queued))
             with phase_timings.phase("write"):
                 _apply_changes_shown(options, Writer(db, options.sip_domain, at), changes)
                 activation.queue_installations(db, at, changes)  # the SMS is only queued here, in the same transaction
@@ -285,6 +282,14 @@ def read_and_plan(options, view=None):
     return declared, actual, changes, list(warnings) + unmanaged
 
 
+def _write_plan_file(options, db, at, descriptions, counts, **meta):
+    """The plan file of a run (before its commit: what can fail goes first), with the SMS that wait for an action."""
+    return report.write_plan_file(options.report_dir, descriptions, counts,
+                                  dict(meta, mode=options.mode, check_mode=options.check_mode, at=at,
+                                       sms_to_resend=activation.needing_action(db)),
+                                  keep=options.keep_plan_files)
+
+
 def _skipped_when_unchanged(options, run_fingerprint):
     """The result of a run with the inputs of the last complete one (unchanged_run), without loading the state
     or reading the platform; None when anything may differ. It is recorded in the audit trail, and the queued
@@ -294,11 +299,7 @@ def _skipped_when_unchanged(options, run_fingerprint):
             recorded = None if pbx.read_needed_schema_work else unchanged_run.last_complete_run(db, run_fingerprint)
             if recorded is None:
                 return None
-            plan_file = report.write_plan_file(options.report_dir, [], {},
-                                               {"mode": options.mode, "check_mode": options.check_mode, "at": now(),
-                                                "unchanged_since": recorded["at"], "sms_queued": [],
-                                                "sms_to_resend": activation.needing_action(db)},
-                                               keep=options.keep_plan_files)
+            plan_file = _write_plan_file(options, db, now(), [], {}, sms_queued=[], unchanged_since=recorded["at"])
         if not options.check_mode:  # an auditor sees every apply, this one too (a write of its own, after the read)
             with pbx.writing() as db:
                 audit.record(db, options, now(), plan_file, {})

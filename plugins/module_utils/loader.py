@@ -412,6 +412,13 @@ def read_state_dir(state_dir):
     return contents, problems
 
 
+def current_umask():
+    """The process's umask (only settable, so set and put back): files made beside and renamed get the usual mode."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def read_regular_file(path):
     """Return (bytes, None) or (None, (message, rule)). Opened without blocking: a file replaced by a FIFO
     since it was listed is refused, not waited on."""

@@ -33,7 +33,11 @@ END $$""" % (PG_COUNTED_FLAG, PG_COUNTED_FLAG)
 
 
 def trigger_names():
-    return {"sb_changes_%s_%s" % (table, event) for table in TRACKED_TABLES for event in SQLITE_EVENTS}
+    return {_sqlite_trigger_name(table, event) for table in TRACKED_TABLES for event in SQLITE_EVENTS}
+
+
+def _sqlite_trigger_name(table, event):
+    return "sb_changes_%s_%s" % (table, event)
 
 
 def _pg_trigger_name(table):
@@ -69,7 +73,7 @@ def ensure(db):
         return
     for table in TRACKED_TABLES:
         for event in SQLITE_EVENTS:
-            name = "sb_changes_%s_%s" % (table, event)
+            name = _sqlite_trigger_name(table, event)
             if name not in present:
                 db.execute("CREATE TRIGGER %s AFTER %s ON %s BEGIN UPDATE sb_meta SET value = CAST(value AS INTEGER) "
                            "+ 1 WHERE name = 'changes'; END" % (name, event.upper(), table))
