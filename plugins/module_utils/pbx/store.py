@@ -137,16 +137,18 @@ def _read_actual(db, domain, tolerant):
             objects["devices"][device].setdefault("channels", []).append({"index": index, "extension": extension})
     for device in objects["devices"].values():
         device.setdefault("channels", [])
-    accounts, status = {}, {}
+    accounts, status, statuses = {}, {}, {}
     rows = db.query("SELECT number, data, username, last_status, last_status_date FROM sb_accounts")
     for (number, _json, username, last_status, date), document in _documents(
             "accounts", "sb_accounts", "number", rows, unreadable):
         document["number"], document["username"] = number, username
         accounts[number] = document
-        status[number] = (last_status, date)
+        # One tuple per distinct status: an apply gives thousands of accounts the same one (memory at 1M).
+        status[number] = statuses.setdefault((last_status, date), (last_status, date))
     objects["accounts"] = accounts
-    _read_peer_addresses(db, objects["trusted_peers"])
     unreadable_usernames = [row[2] for row in rows if row[0] not in accounts]
+    del rows  # the documents' text (~50 MB at 100k accounts) is not kept while Kamailio's rows are read
+    _read_peer_addresses(db, objects["trusted_peers"])
     pbx, unknown_rows = _kamailio(db, Ownership(domain, accounts, unreadable_usernames))
     return Actual(objects, status, pbx, unknown_rows, unreadable or [])
 
@@ -172,7 +174,7 @@ class AccountRows:
     def pbx_rows(self, username, ha1, ha1b):
         return PbxRows(ha1, ha1b, frozenset(self.aliases.get(username, ())), username in self.disabled,
                        tuple(sorted(self.networks.get(username, ()))) if username in self.acl_flag else None,
-                       main_number=self.main_numbers.get(username), voice_channels=self.channels.get(username))
+                       self.main_numbers.get(username), self.channels.get(username))
 
 
 def _kamailio(db, owners):
