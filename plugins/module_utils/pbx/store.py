@@ -132,15 +132,16 @@ def _read_actual(db, domain, tolerant):
     unreadable = [] if tolerant else None
     objects = {}
     for kind, (table, key, _columns) in OBJECT_TABLES.items():
-        objects[kind] = _keyed(_documents(kind, table, key, db.query("SELECT %s, data FROM %s" % (key, table)),
+        objects[kind] = _keyed(_documents(kind, table, key, db.query_batched("SELECT %s, data FROM %s" % (key, table)),
                                           unreadable), key)
-    for device, index, extension in db.query("SELECT device, idx, extension FROM sb_channels ORDER BY device, idx"):
+    for device, index, extension in db.query_batched("SELECT device, idx, extension FROM sb_channels "
+                                                     "ORDER BY device, idx"):
         if device in objects["devices"]:  # else the device's own row is unreadable
             objects["devices"][device].setdefault("channels", []).append({"index": index, "extension": extension})
     for device in objects["devices"].values():
         device.setdefault("channels", [])
     accounts, status, statuses = {}, {}, {}
-    rows = db.query("SELECT number, data, username, last_status, last_status_date FROM sb_accounts")
+    rows = db.query_batched("SELECT number, data, username, last_status, last_status_date FROM sb_accounts")
     for (number, _json, username, last_status, date), document in _documents(
             "accounts", "sb_accounts", "number", rows, unreadable):
         document["number"], document["username"] = number, username
@@ -159,24 +160,31 @@ class AccountRows:
     """An account's rows in Kamailio's tables, gathered per username, then made into PbxRows: the one place that
     says what each row means (the full read and the one-account door's read both use it)."""
 
+    NONE = (False, (), None, None)  # no preference row
+
     def __init__(self):
-        self.aliases, self.disabled, self.acl_flag, self.networks = {}, set(), set(), {}
-        self.main_numbers, self.channels = {}, {}
+        self.aliases, self.disabled = {}, set()
+        # username -> [ACL flag set, allowed networks, main number, voice channels]: one record, one lookup per
+        # account when its PbxRows are made (four dicts took four, each a likely cache miss at 100k accounts)
+        self.preferences = {}
 
     def preference(self, username, attribute, value):
+        found = self.preferences.get(username)
+        if found is None:
+            found = self.preferences[username] = [False, [], None, None]
         if attribute == ACL_FLAG:
-            self.acl_flag.add(username)
+            found[0] = True
         elif attribute == ACL_NETWORK:
-            self.networks.setdefault(username, []).append(value)
+            found[1].append(value)
         elif attribute == MAIN_NUMBER:
-            self.main_numbers[username] = value
+            found[2] = value
         elif attribute == CHANNELS:
-            self.channels[username] = int(value) if value.isdigit() else value  # anything else is drift
+            found[3] = int(value) if value.isdigit() else value  # anything else is drift
 
     def pbx_rows(self, username, ha1, ha1b):
+        acl_flag, networks, main_number, channels = self.preferences.get(username, self.NONE)
         return PbxRows(ha1, ha1b, frozenset(self.aliases.get(username, ())), username in self.disabled,
-                       tuple(sorted(self.networks.get(username, ()))) if username in self.acl_flag else None,
-                       self.main_numbers.get(username), self.channels.get(username))
+                       tuple(sorted(networks)) if acl_flag else None, main_number, channels)
 
 
 def _kamailio(db, owners):
@@ -185,7 +193,7 @@ def _kamailio(db, owners):
     here, account_of, unknown = owners.domain, owners.account_of, []
     found = AccountRows()
     aliases, disabled = found.aliases, found.disabled
-    for row_id, alias, alias_domain, username, domain in db.query(
+    for row_id, alias, alias_domain, username, domain in db.query_batched(
             "SELECT id, alias_username, alias_domain, username, domain FROM dbaliases"):
         # A primary number (most rows) is tested here; the rest by whether the account holds the number.
         stray = None if account_of.get(username) == alias and domain == alias_domain == here else \
@@ -194,19 +202,20 @@ def _kamailio(db, owners):
             unknown.append(stray)
         else:
             aliases.setdefault(username, set()).add(alias)
-    for row_id, username, domain, group in db.query("SELECT id, username, domain, grp FROM grp"):
+    for row_id, username, domain, group in db.query_batched("SELECT id, username, domain, grp FROM grp"):
         if domain != here or username not in account_of:
             unknown.append(owners.user_row("grp", row_id, username, domain, group))
         elif group == "disabled":
             disabled.add(username)
-    for row_id, username, domain, attribute, value in db.query(
+    for row_id, username, domain, attribute, value in db.query_batched(
             "SELECT id, username, domain, attribute, value FROM usr_preferences"):
         if domain != here or username not in account_of:
             unknown.append(owners.user_row("usr_preferences", row_id, username, domain, attribute))
         else:
             found.preference(username, attribute, value)
     pbx = {}
-    for row_id, username, domain, ha1, ha1b in db.query("SELECT id, username, domain, ha1, ha1b FROM subscriber"):
+    for row_id, username, domain, ha1, ha1b in db.query_batched(
+            "SELECT id, username, domain, ha1, ha1b FROM subscriber"):
         if domain != here or username not in account_of:
             unknown.append(owners.user_row("subscriber", row_id, username, domain))
             continue
