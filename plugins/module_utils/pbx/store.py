@@ -44,8 +44,8 @@ PEER_GROUP = 1  # the permissions address table's group that allow_source_addres
 
 class PbxRows(NamedTuple):
     """What Kamailio's own tables say about one account (HA1s are compared, never shown). A named tuple, not a
-    dataclass: the read builds one per account (100k), and a frozen dataclass costs several times as much to
-    build and to keep; both are immutable and compare by value."""
+    dataclass: the read builds one per account (100k), and a frozen dataclass is slower to build and larger;
+    both are immutable and compare by value."""
 
     ha1: str
     ha1b: str
@@ -120,7 +120,7 @@ def read_actual(db, domain, tolerant=False):
 
 def _keyed(documents, key):
     """[(row, document)] -> {key value: document with its key field}; the document is the one json.loads made,
-    completed in place (a copy per object doubled the read's work on 100k numbers)."""
+    completed in place (a copy per object costs time and memory with 100k numbers)."""
     objects = {}
     for row, document in documents:
         document[key] = row[0]
