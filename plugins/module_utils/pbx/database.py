@@ -110,7 +110,10 @@ class Database:
         memory beside its Python rows, and the blocks it frees are left as holes among the objects the read
         keeps (~50 MiB at 100k accounts). A cursor lives in a transaction: outside one, and on SQLite (which
         hands over rows one by one anyway), this is query()."""
-        if self.engine != "postgres" or self.connection.get_transaction_status() == 0:  # 0: idle, no transaction
+        if self.engine != "postgres":
+            return self.query(sql, params)
+        from psycopg2.extensions import TRANSACTION_STATUS_IDLE
+        if self.connection.get_transaction_status() == TRANSACTION_STATUS_IDLE:
             return self.query(sql, params)
         self.execute("DECLARE sb_batched NO SCROLL CURSOR FOR " + sql, params)
         rows = []
