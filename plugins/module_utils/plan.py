@@ -11,6 +11,7 @@ import secrets
 
 from . import unmanaged
 from .acl import compile_acl, parse_network, restrict
+from .collector import paused
 from .errors import Problem
 from .loader import VaultValue
 from .model import account_numbers
@@ -375,5 +376,6 @@ def _generate_username(taken):
             return candidate
 
 
+@paused()  # drift plans outside engine.run (collector.py)
 def make_plan(declared, actual, domain, mode, passwords):
     return Planner(declared, actual, domain, mode, passwords).plan()
