@@ -315,6 +315,8 @@ class Planner:
     def _pbx_drift(current, wanted, password_declared):
         if current is None:
             return [SUBSCRIBER_MISSING]
+        if current == wanted:  # the usual case, one tuple comparison
+            return []
         fields = []
         if password_declared and (current.ha1, current.ha1b) != (wanted.ha1, wanted.ha1b):
             fields.append("password")
