@@ -379,6 +379,8 @@ class Planner:
             if key not in declared and key not in replaced:
                 staying.update((n, key) for n, _role in account_numbers(obj))
         self._inventory_conflicts(declared, staying)
+        if not staying:  # every account on the platform is declared: no number is held by one that stays
+            return
         for key, entry in declared.items():
             for number, _role in account_numbers(entry.obj):
                 if number in staying:
@@ -404,13 +406,16 @@ class Planner:
                              "not in the declared state: it cannot move to group %r"
                              % (entry.key, holder, accounts[holder]["group"], entry.obj["group"]),
                              "a number is used in its own group")
-        declared_inventory, inventory = self.declared.objects("numbers"), self.actual.objects["numbers"]
+        inventory = self.actual.objects["numbers"]
+        platform_only = inventory.keys() - self.declared.objects("numbers").keys()
+        if not platform_only:  # the usual case: the whole inventory is declared, no account to look at
+            return
         fields = {"primary": "number", "secondary": "secondary_number", "additional": "additional_numbers"}
         for entry in declared.values():
             for number, role in account_numbers(entry.obj):
-                listed = None if number in declared_inventory else inventory.get(number)
-                if listed is None:
+                if number not in platform_only:
                     continue
+                listed = inventory[number]
                 if listed["state"] != "active":
                     self.problem(entry, fields[role], "number %r is inactive in the number inventory on the platform"
                                  % number, "only an active number can be linked to an account")
