@@ -14,6 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 from . import model, phase_timings, rules
 from .child_process import die_with_parent
+from .collector import paused
 from .errors import InvalidState, Problem
 from .loader import Document, is_vault_encrypted, parse, parse_bytes, plain_ints, read_state_dir, seal_passwords
 from .parse_cache import ParseCache
@@ -70,6 +71,7 @@ def _counted(results, progress, done, total):
     return checked
 
 
+@paused()  # the documents and the model live on (collector.py); the forked file checkers inherit the pause
 def load(state_dir, cache_dir=None, passwords=None, decrypted_files=None, secrets_file=None, known=None, progress=None):
     """Return (Declared, warnings) or raise InvalidState with every problem at once.
 

@@ -16,6 +16,7 @@ from . import declared as declared_state
 from . import activation, audit, dispatch, gather, phase_timings, progress, report, search, unchanged_run
 from .account_change import AccountChange
 from .child_process import die_with_parent
+from .collector import paused
 from .errors import InvalidState, SwitchboardError
 from .pbx import change_counter, server
 from .pbx.database import LOCK_TIMEOUT, CreatedMeanwhile, Session, database_exists
@@ -219,6 +220,7 @@ def load_arguments(options):
     return options.state_dir, options.cache_dir, options.passwords, options.decrypted_files, options.secrets_file
 
 
+@paused()  # the declared model, the platform and the plan all live until the run ends (collector.py)
 def run(options):
     """One complete run; its result's ``timings`` are the seconds per phase (make bench), the load's
     measured in its own process (it overlaps the read: "waiting for the load" is what it adds)."""

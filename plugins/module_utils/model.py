@@ -146,7 +146,8 @@ def account_numbers(account):
     numbers = [(account["number"], "primary")]
     if account.get("secondary_number"):
         numbers.append((account["secondary_number"], "secondary"))
-    numbers.extend((n, "additional") for n in account.get("additional_numbers", []))
+    if account.get("additional_numbers"):  # rare: no generator to run for the 100k accounts without
+        numbers.extend((n, "additional") for n in account["additional_numbers"])
     return numbers
 
 

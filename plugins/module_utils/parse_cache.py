@@ -108,7 +108,8 @@ class ParseCache:
             os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
             temporary = "%s.%d.tmp" % (path, os.getpid())
             with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
-                json.dump(data, handle, default=_encode, separators=(",", ":"))
+                # dumps, not dump: dump never takes the C encoder (0.3 s of the load at 30k accounts), same bytes
+                handle.write(json.dumps(data, default=_encode, separators=(",", ":")))
             os.replace(temporary, path)
         except (OSError, TypeError):
             self.writable = False
