@@ -5,11 +5,15 @@ against a twin database, and leaves the same rows. Real SQLite and PostgreSQL; w
 import copy
 import dataclasses
 import itertools
+import os
 import random
+import subprocess
+import sys
 
 import pytest
 import yaml
 
+from bench.generate import generate
 from conftest import SIP_DOMAIN, db_rows, write_state
 from ansible_collections.switchboard.pbx.plugins.module_utils import declared as declared_state
 from ansible_collections.switchboard.pbx.plugins.module_utils import engine, incremental_run
@@ -234,7 +238,6 @@ def test_incremental_runs_equal_complete_runs(tmp_path, twins, mode):
         assert platform_rows(incremental_dsn) == platform_rows(complete_dsn), (step, what)
         paths["incremental"] += 1
         files = edited
-    print(paths)
     assert paths["incremental"] >= 15 and paths["problems"] >= 1, paths
 
 
@@ -328,3 +331,24 @@ def test_a_changed_group_secret_mode_or_lost_cache_entry_forces_the_complete_run
     edit_owner(tmp_path, "Grace")
     assert run(tmp_path, applied, passwords={n: changed[n] for n in DESKS[:4]}, mode="overridden",
                cache_dir=str(tmp_path / "another-cache"))["run"] == "incremental"
+
+
+def test_the_bench_edit_takes_the_incremental_path_through_ansible_playbook(playbook, tmp_path):
+    """tests/bench/run.py's one-field change on its carrier shape (accounts, numbers, devices with channels)."""
+    passwords = generate(str(playbook.state_dir), 400, numbers=400, devices=40)
+    secrets, vault_password = tmp_path / "secrets.yml", tmp_path / "vault-pass"
+    secrets.write_text(yaml.safe_dump(passwords))
+    vault_password.write_text("bench only\n")
+    subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-vault"), "encrypt", "--vault-password-file",
+                    str(vault_password), str(secrets)], env=playbook.env(), check=True, capture_output=True)
+
+    def site():
+        return playbook.run("--vault-password-file", str(vault_password), extra_vars={"switchboard_secrets_file": str(secrets)})
+    assert '"created 400 accounts, 2 groups, 400 numbers, 40 devices, 1 network list and 1 provisioning profile",' in site()
+    accounts = playbook.state_dir / "accounts-000000.yml"
+    accounts.write_text(accounts.read_text().replace("owner: Desk 0\n", "owner: Desk Zero\n", 1))
+    output = site()
+    assert '"updated 1 account",' in output and '"updated account: +390212000000",' in output
+    assert '"incremental run: read and planned only what changed in accounts-000000.yml since the run of ' in output
+    assert " UTC (1 object, and what they touch); the rest of the platform is as that run left it" in output
+    assert '"nothing read: the state files, secrets and every platform table' in site()
