@@ -3,10 +3,11 @@
 """An incremental run: some state files changed since the last complete run, nothing else did.
 
 The record of the last complete run (unchanged_run) and the change counter vouch that the platform is exactly
-what that run left: its declared state, applied. When the settings (code, mode, SIP domain, secrets) are also
-the same, a complete run's plan against that platform differs from "no change" only for the objects that differ
-between the changed files' previous documents (in the parse cache, by the key the record keeps) and their new
-ones. So the whole state is loaded and validated as usual (the rules across files need all of it; unchanged
+what that run left: its declared state, applied. When the settings (code, mode, SIP domain) are also the same,
+a complete run's plan against that platform differs from "no change" only for the objects that differ between
+the changed files' previous documents (in the parse cache, by the key the record keeps) and their new ones,
+and for the accounts whose password may have changed (those in a bucket of passwords whose digest changed:
+a new plain account comes with its password, so a changed secret is local too). So the whole state is loaded and validated as usual (the rules across files need all of it; unchanged
 files come from the parse cache), the objects that changed are found, and only they and what their plan looks
 at are read (pbx/scoped_read.read_objects_scope) and planned; the write and the record are a complete run's,
 in one transaction. Deleting an object follows the mode, as in a complete run: overridden deletes what is no
@@ -33,7 +34,7 @@ from .pbx.database import Session
 from .plan import MERGED, _generate_username
 from .report import counted, named
 from .state_schema import KINDS
-from .unchanged_run import vouched_record
+from .unchanged_run import password_bucket, vouched_record
 
 INCREMENTAL = "incremental"
 # Other objects inherit from these or are checked against them: a change is not local.
@@ -56,6 +57,7 @@ class Basis:
     counter: int  # the change counter it left
     files: list  # the state files that differ from its (edited, added, removed)
     previous: list  # the previous Documents of those that existed then
+    password_buckets: set  # the buckets of account numbers whose passwords differ from its
 
 
 def run(options, inputs, reconcile):
@@ -94,7 +96,9 @@ def _basis(options, inputs):
     previous = _cached(options, {name: before[name] for name in files if name in before})
     if previous is None:
         return None
-    return Basis(record["at"], record["changes"], files, previous)
+    passwords = record["passwords"]
+    buckets = {bucket for bucket in set(passwords) | set(inputs.passwords) if passwords.get(bucket) != inputs.passwords.get(bucket)}
+    return Basis(record["at"], record["changes"], files, previous, buckets)
 
 
 def _cached(options, keys):
@@ -128,6 +132,9 @@ def _scope(options, inputs, basis, declared, warnings):
         return None
     previous, now = objects_by_key(basis.previous), objects_by_key(current)
     changed = changed_objects(previous, now)
+    if basis.password_buckets:
+        changed["accounts"] |= {number for number in declared.objects("accounts")
+                                if password_bucket(number) in basis.password_buckets}
     if any(changed[kind] for kind in NON_LOCAL_KINDS):
         return None
     count = sum(len(keys) for keys in changed.values())
@@ -205,5 +212,6 @@ def _told(result, basis, scope):
     result["run"] = INCREMENTAL
     result["summary_text"].insert(1, "incremental run: read and planned only what changed in %s since the run of %s "
                                      "UTC (%s, and what they touch); the rest of the platform is as that run left it"
-                                  % (named(basis.files), basis.at, counted(scope.count, "object")))
+                                  % (named(basis.files + (["the passwords"] if basis.password_buckets else [])), basis.at,
+                                     counted(scope.count, "object")))
     return result

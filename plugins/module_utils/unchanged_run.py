@@ -10,15 +10,17 @@ records both in sb_meta inside its own transaction; a later run that finds the s
 same counter has nothing to do, and says so. Anything unknown (no record, a trigger missing, a file that
 cannot be read, a schema that needs work) means: run in full.
 
-The record also keeps the parts of the fingerprint: the settings (everything but the state files) and each
-state file's parse-cache key. With the counter unmoved and the settings the same, a run whose files changed
-needs to read and plan only the objects that changed in them (incremental_run.py)."""
+The record also keeps the parts of the fingerprint: the settings (everything but the state files and the
+passwords), each state file's parse-cache key and the passwords hashed in buckets of account numbers. With
+the counter unmoved and the settings the same, a run whose files or passwords changed needs to read and
+plan only the objects that changed in them (incremental_run.py)."""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import json
+import zlib
 
 from .loader import read_state_dir
 from .parse_cache import ParseCache, add_sources
@@ -34,11 +36,30 @@ PLANNING_MODULES = ("plan", "unmanaged", "pbx.store", "pbx.kamailio_rows", "pbx.
 @dataclasses.dataclass(frozen=True)
 class RunInputs:
     """What a plan depends on besides the database, hashed: ``digest`` all of it, ``settings`` all but the state
-    files (code, mode, SIP domain, secrets, whole-file-vault texts), ``files`` {state file: its parse-cache key}."""
+    files and passwords (code, mode, SIP domain, whole-file-vault texts), ``files`` {state file: its parse-cache
+    key}, ``passwords`` {bucket: digest of the passwords of the account numbers in it} (password_bucket)."""
 
     digest: str
     settings: str
     files: dict
+    passwords: dict
+
+
+PASSWORD_BUCKETS = 4096  # at 100k accounts ~25 a bucket: one changed password re-plans ~25 accounts
+
+
+def password_bucket(number):
+    """The bucket of an account number's password: a hash that stays the same across runs and machines."""
+    return "%03x" % (zlib.crc32(number.encode("utf-8")) % PASSWORD_BUCKETS)
+
+
+def _password_buckets(passwords):
+    """{bucket: digest}. A digest covers every password of its bucket, SHA-256 and cut to 64 bits: it tells that a
+    password changed, never which one it is (Kamailio's HA1, beside it in the same database, says more)."""
+    buckets = {}
+    for number, password in passwords.items():
+        buckets.setdefault(password_bucket(number), []).append((number, password))
+    return {bucket: hashlib.sha256(json.dumps(sorted(pairs)).encode()).hexdigest()[:16] for bucket, pairs in buckets.items()}
 
 
 def _planning_code(vouching):
@@ -57,10 +78,10 @@ def fingerprint(options):
     settings = hashlib.sha256(json.dumps([FORMAT, code, options.mode, options.sip_domain]).encode())
     for name, text in sorted(options.decrypted_files.items()):
         settings.update(b"\0decrypted\0%s\0%s" % (name.encode(), hashlib.sha256(text.encode()).hexdigest().encode()))
-    settings.update(b"\0passwords\0" + hashlib.sha256(json.dumps(options.passwords, sort_keys=True).encode()).hexdigest().encode())
     files = {name: cache.key(content) for name, content in contents}
-    digest = hashlib.sha256(json.dumps([settings.hexdigest(), sorted(files.items())]).encode())
-    return RunInputs(digest.hexdigest(), settings.hexdigest(), files)
+    passwords = _password_buckets(options.passwords)
+    digest = hashlib.sha256(json.dumps([settings.hexdigest(), sorted(files.items()), sorted(passwords.items())]).encode())
+    return RunInputs(digest.hexdigest(), settings.hexdigest(), files, passwords)
 
 
 def record(db, inputs, at, warnings, unmanaged=()):
@@ -71,7 +92,7 @@ def record(db, inputs, at, warnings, unmanaged=()):
     (A one-object door or the provisioning service writes through the triggers: the record stops vouching.)"""
     counter = change_counter.value(db)
     value = json.dumps({"fingerprint": inputs.digest, "settings": inputs.settings, "files": inputs.files,
-                        "changes": counter, "at": at, "warnings": list(warnings) + list(unmanaged),
+                        "passwords": inputs.passwords, "changes": counter, "at": at, "warnings": list(warnings) + list(unmanaged),
                         "unowned_rows": bool(unmanaged)})
     db.execute("DELETE FROM sb_meta WHERE name = ?", (RECORD,))
     db.execute("INSERT INTO sb_meta (name, value) VALUES (?, ?)", (RECORD, value))

@@ -104,9 +104,52 @@ class Editor:
     def accounts(self, files):
         return [(name, account) for name in ("a.yml", "b.yml") for account in files[name]["accounts"]]
 
-    def edit(self, files):
-        return self.random.choice([self.field, self.field, self.add, self.delete, self.move, self.number_group,
-                                   self.bind, self.unbind, self.peer, self.spare, self.take_number, self.device])(files)
+    def edit(self, files, passwords):
+        """One edit of ``files`` (a state directory's documents) or ``passwords`` (the secrets file), in place."""
+        if self.random.random() < 0.25:
+            return self.random.choice([self.add_desk, self.delete_desk, self.rotate])(files, passwords)
+        return self.random.choice([self.field, self.field, self.add, self.delete, self.delete, self.move,
+                                   self.number_group, self.bind, self.unbind, self.peer, self.spare, self.take_number,
+                                   self.device, self.take_username, self.take_username])(files)
+
+    def take_username(self, files):
+        """A new account with the username of one that left: a replace where allowed, else refused, both ways."""
+        gone = [a for a in self.deleted if "number" in a]
+        if not gone:
+            return self.add(files)
+        self.next_mobile += 1
+        account = dict(mobile(self.next_mobile), username=self.random.choice(gone)["username"])
+        if self.random.random() < 0.5:
+            account["allow_replace"] = True
+        files[self.random.choice(["a.yml", "b.yml"])]["accounts"].append(account)
+        return "add %s as %s" % (account["number"], account["username"])
+
+    def add_desk(self, files, passwords):
+        """A plain account and its password (sometimes forgotten: refused, both ways)."""
+        account = dict(desk(0), number="+3902123457%02d" % self.random.randrange(100), username=None)
+        account["username"] = "e" + account["number"][-2:]
+        if any(a["number"] == account["number"] for _n, a in self.accounts(files)):
+            return "no desk added"
+        files[self.random.choice(["a.yml", "b.yml"])]["accounts"].append(account)
+        if self.random.random() < 0.9:
+            passwords[account["number"]] = "New-desk-pw-%d" % self.random.randrange(1000)
+        return "add desk %s" % account["number"]
+
+    def delete_desk(self, files, passwords):
+        """A plain account leaves, with its password (sometimes kept: refused, both ways) and its channels."""
+        name, account = self.random.choice([(n, a) for n, a in self.accounts(files) if a["type"] == "snom"])
+        files[name]["accounts"].remove(account)
+        for _device, channel in self.channels(files):
+            if channel.get("extension") == account["number"]:
+                channel.pop("extension")
+        if self.random.random() < 0.9:
+            passwords.pop(account["number"], None)
+        return "delete desk %s" % account["number"]
+
+    def rotate(self, files, passwords):
+        number = self.random.choice(sorted(passwords))
+        passwords[number] = "Rotated-pw-%d" % self.random.randrange(1000)
+        return "new password for %s" % number
 
     def field(self, files):
         _name, account = self.random.choice(self.accounts(files))
@@ -205,40 +248,76 @@ class Editor:
         return "add a spare number"
 
 
+class Twins:
+    """The same states applied to two databases: incrementally to one, by complete runs to the other."""
+
+    def __init__(self, tmp_path, dsns, mode, monkeypatch):
+        self.tmp_path, self.dsns, self.mode, self.monkeypatch = tmp_path, dsns, mode, monkeypatch
+        self.files, self.passwords = base_state(), dict(PASSWORDS)
+        write_state(tmp_path / "state", self.files)
+        told, paths = self._both(self.passwords)
+        assert "problems" not in told and paths == ("complete", "complete")
+
+    def _both(self, passwords):
+        incremental_dsn, complete_dsn = self.dsns
+        told, path = outcome(lambda: engine.run(self._options(incremental_dsn, passwords)))
+        with self.monkeypatch.context() as patched:  # as if no record vouched for an incremental run
+            patched.setattr(incremental_run, "_basis", lambda options, inputs: None)
+            expected, complete_path = outcome(lambda: engine.run(self._options(complete_dsn, passwords)))
+        assert told == expected
+        return told, (path, complete_path)
+
+    def _options(self, dsn, passwords):
+        return options(self.tmp_path, dsn, self.tmp_path / "cache", mode=self.mode, passwords=passwords)
+
+    def step(self, files, passwords=None):
+        """Both databases given the edited state: the same report or problems, the same rows. Returns "problems"
+        (then the state is back as the platform has it), "unchanged" or "incremental"."""
+        passwords = self.passwords if passwords is None else passwords
+        write_state(self.tmp_path / "state", files)
+        told, paths = self._both(passwords)
+        if "problems" in told:  # refused, nothing written
+            write_state(self.tmp_path / "state", self.files)
+            return "problems"
+        if (files, passwords) == (self.files, self.passwords):  # an edit that changed nothing (a channel already free)
+            assert paths == ("unchanged", "unchanged")
+            return "unchanged"
+        assert paths == ("incremental", "complete")
+        assert platform_rows(self.dsns[0]) == platform_rows(self.dsns[1])
+        self.files, self.passwords = files, passwords
+        return "incremental"
+
+
 @pytest.mark.parametrize("mode", ["merged", "overridden"])
-def test_incremental_runs_equal_complete_runs(tmp_path, twins, mode):
-    incremental_dsn, complete_dsn = twins
-    files = base_state()
-    write_state(tmp_path / "state", files)
-    caches = iter(range(1000))
-
-    def complete_run():  # a parse cache of its own each time: the previous documents are never there
-        return engine.run(options(tmp_path, complete_dsn, tmp_path / ("cache-%d" % next(caches)), mode=mode))
-
-    def incremental():
-        return engine.run(options(tmp_path, incremental_dsn, tmp_path / "cache", mode=mode))
-
-    assert outcome(incremental)[1] == outcome(complete_run)[1] == "complete"
-    editor, paths = Editor(mode), {"incremental": 0, "problems": 0}
-    for step in range(25):
-        edited = copy.deepcopy(files)
-        what = [editor.edit(edited) for _ in range(editor.random.randrange(1, 4))]
-        write_state(tmp_path / "state", edited)
-        told, path = outcome(incremental)
-        expected, complete_path = outcome(complete_run)
-        assert told == expected, (step, what)
-        if "problems" in told:  # refused, nothing written: back to the state the platform has
-            write_state(tmp_path / "state", files)
-            paths["problems"] += 1
-            continue
-        if edited == files:  # an edit that changed nothing (a channel already free)
-            assert path == complete_path == "unchanged"
-            continue
-        assert path == "incremental" and complete_path == "complete", (step, what)
-        assert platform_rows(incremental_dsn) == platform_rows(complete_dsn), (step, what)
-        paths["incremental"] += 1
-        files = edited
+def test_incremental_runs_equal_complete_runs(tmp_path, twins, mode, monkeypatch):
+    both, editor = Twins(tmp_path, twins, mode, monkeypatch), Editor(mode)
+    paths = {"incremental": 0, "problems": 0, "unchanged": 0}
+    for step in range(40):
+        files, passwords, deleted = copy.deepcopy(both.files), dict(both.passwords), list(editor.deleted)
+        what = [editor.edit(files, passwords) for _ in range(editor.random.randrange(1, 4))]
+        try:
+            path = both.step(files, passwords)
+        except AssertionError as failed:
+            raise AssertionError("step %d, %s: %s" % (step, what, failed)) from failed
+        if path == "problems":
+            editor.deleted = deleted
+        paths[path] += 1
     assert paths["incremental"] >= 15 and paths["problems"] >= 1, paths
+
+
+@pytest.mark.parametrize("mode", ["merged", "overridden"])
+def test_a_username_of_an_account_that_left_earlier(tmp_path, twins, mode, monkeypatch):
+    """Merged mode keeps the account that left: its username is taken (a replace, where allowed)."""
+    both = Twins(tmp_path, twins, mode, monkeypatch)
+    files = copy.deepcopy(both.files)
+    files["a.yml"]["accounts"].remove(mobile(3))
+    assert both.step(files) == "incremental"
+    files = copy.deepcopy(both.files)
+    files["b.yml"]["accounts"].append(dict(mobile(300), username="m0003"))
+    assert both.step(files) == ("problems" if mode == "merged" else "incremental")
+    files = copy.deepcopy(both.files)
+    files["b.yml"]["accounts"].append(dict(mobile(301), username="m0003", allow_replace=True))
+    assert both.step(files) == ("incremental" if mode == "merged" else "problems")  # m0003 is 300's by now
 
 
 STATE = {"groups": [{"name": "desks"}],
@@ -311,11 +390,22 @@ def test_a_write_between_the_check_and_the_read_forces_the_complete_run(tmp_path
     assert sorted(result["changes"]) == ["update accounts/+390212345600 (owner)", "update accounts/+390212345603 (password)"]
 
 
-def test_a_changed_group_secret_mode_or_lost_cache_entry_forces_the_complete_run(tmp_path, applied):
+def test_a_changed_secret_is_planned_for_the_accounts_of_its_bucket(tmp_path, applied):
     edit_owner(tmp_path, "Ada")
-    changed = dict(PASSWORDS, **{DESKS[0]: "Another-desk-pw"})
+    changed = dict(PASSWORDS, **{DESKS[0]: "Another-desk-pw", DESKS[1]: "Another-desk-pw-1"})
     result = run(tmp_path, applied, passwords={n: changed[n] for n in DESKS[:4]})
-    assert result["run"] == "complete" and result["changes"] == ["update accounts/+390212345600 (owner, password)"]
+    assert result["run"] == "incremental" and result["changes"] == ["update accounts/+390212345600 (owner, password)",
+                                                                    "update accounts/+390212345601 (password)"]
+    assert result["summary_text"][1].startswith("incremental run: read and planned only what changed in a.yml and the "
+                                                "passwords since the run of ")
+    assert result["summary_text"][1].endswith(" UTC (2 objects, and what they touch); the rest of the platform is as "
+                                              "that run left it")
+
+
+def test_a_changed_group_mode_or_lost_cache_entry_forces_the_complete_run(tmp_path, applied):
+    changed = dict(PASSWORDS, **{DESKS[0]: "Another-desk-pw"})
+    edit_owner(tmp_path, "Ada")
+    assert run(tmp_path, applied, passwords={n: changed[n] for n in DESKS[:4]})["run"] == "incremental"
     write_state(tmp_path / "state", {"org.yml": {"groups": [{"name": "desks", "description": "Desk phones"}]},
                                      "a.yml": {"accounts": STATE["accounts"]}})
     result = run(tmp_path, applied, passwords={n: changed[n] for n in DESKS[:4]})
@@ -352,3 +442,29 @@ def test_the_bench_edit_takes_the_incremental_path_through_ansible_playbook(play
     assert '"incremental run: read and planned only what changed in accounts-000000.yml since the run of ' in output
     assert " UTC (1 object, and what they touch); the rest of the platform is as that run left it" in output
     assert '"nothing read: the state files, secrets and every platform table' in site()
+
+
+def test_a_new_account_gets_a_username_free_on_the_whole_platform_and_state(tmp_path, applied, monkeypatch):
+    """The plan would choose among the accounts read only: the incremental run chooses against all of them."""
+    candidates = iter(["d03", "x1", "5550001"])  # on the platform only, declared only, free
+    monkeypatch.setattr(incremental_run, "_generate_username", lambda taken: next(c for c in candidates if c not in taken))
+    path = tmp_path / "state" / "a.yml"
+    accounts = yaml.safe_load(path.read_text())["accounts"][:3]  # d03 leaves the state: merged mode keeps it
+    accounts += [{"number": DESKS[4], "group": "desks", "type": "snom"}, dict(desk(5), username="x1")]
+    path.write_text(yaml.safe_dump({"accounts": accounts}))
+    result = run(tmp_path, applied, passwords={n: PASSWORDS[n] for n in DESKS[:3] + DESKS[4:6]})
+    assert result["run"] == "incremental"
+    assert result["changes"] == ["create accounts/+390212345604", "create accounts/+390212345605"]
+    assert db_rows(applied, "SELECT username FROM sb_accounts WHERE number = ?", (DESKS[4],)) == [("5550001",)]
+
+
+@pytest.mark.parametrize("mode", ["merged", "overridden"])
+def test_a_number_of_an_account_that_left_earlier(tmp_path, twins, mode, monkeypatch):
+    """Merged mode keeps the account that left: its number is not free."""
+    both = Twins(tmp_path, twins, mode, monkeypatch)
+    files = copy.deepcopy(both.files)
+    files["a.yml"]["accounts"].remove(mobile(3))
+    assert both.step(files) == "incremental"
+    files = copy.deepcopy(both.files)
+    files["a.yml"]["accounts"][0]["additional_numbers"] = [mobile(3)["number"]]
+    assert both.step(files) == ("problems" if mode == "merged" else "incremental")
