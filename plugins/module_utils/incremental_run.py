@@ -7,10 +7,11 @@ what that run left: its declared state, applied. When the settings (code, mode, 
 a complete run's plan against that platform differs from "no change" only for the objects that differ between
 the changed files' previous documents (in the parse cache, by the key the record keeps) and their new ones,
 and for the accounts whose password may have changed (those in a bucket of passwords whose digest changed:
-a new plain account comes with its password, so a changed secret is local too). So the whole state is loaded and validated as usual (the rules across files need all of it; unchanged
-files come from the parse cache), the objects that changed are found, and only they and what their plan looks
-at are read (pbx/scoped_read.read_objects_scope) and planned; the write and the record are a complete run's,
-in one transaction. Deleting an object follows the mode, as in a complete run: overridden deletes what is no
+a new plain account comes with its password, so a changed secret is local too). So the whole state is loaded
+and validated as usual (the rules across files need all of it; unchanged files come from the parse cache), the
+objects that changed are found, and only they and what their plan looks at are read
+(pbx/scoped_read.read_objects_scope) and planned; the write and the record are a complete run's, in one
+transaction. Deleting an object follows the mode, as in a complete run: overridden deletes what is no
 longer declared, merged leaves it.
 
 A complete run instead, whenever that cannot be vouched for: no record or a moved counter, other settings, a

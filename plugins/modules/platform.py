@@ -158,8 +158,8 @@ run:
   description:
     - Which run this was. C(complete) read the whole platform and planned the whole declared state; C(unchanged)
       read nothing (state files, secrets, options and every table the plan reads as the last complete run left
-      them); C(incremental) read and planned only the objects that changed in the state files since the last
-      complete run (and what they touch), the platform being as that run left it.
+      them); C(incremental) read and planned only the objects that changed in the state files or passwords since
+      the last complete run (and what they touch), the platform being as that run left it.
   returned: always
   type: str
   sample: incremental
