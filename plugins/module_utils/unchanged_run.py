@@ -30,7 +30,7 @@ RECORD = "last_complete_run"
 FORMAT = 2
 # The modules that turn the inputs into a plan, beyond those the parse cache vouches for.
 PLANNING_MODULES = ("plan", "unmanaged", "pbx.store", "pbx.kamailio_rows", "pbx.database", "pbx.migrations",
-                    "pbx.change_counter", "unchanged_run")
+                    "pbx.change_counter", "unchanged_run", "incremental_run", "pbx.scoped_read")
 
 
 @dataclasses.dataclass(frozen=True)
