@@ -355,7 +355,7 @@ def test_the_incremental_run_says_so_and_the_next_run_is_unchanged(tmp_path, app
     planned = run(tmp_path, applied, check_mode=True)  # the CI plan takes the same path and records nothing
     assert planned["run"] == "incremental" and planned["changes"] == ["update accounts/+390212345600 (owner)"]
     assert planned["message"] == "would update 1 account (check mode: nothing was written)"
-    assert db_rows(applied, "SELECT count(*) FROM sb_accounts WHERE data LIKE '%Ada%'") == [(0,)]
+    assert db_rows(applied, "SELECT count(*) FROM sb_accounts WHERE data LIKE ?", ("%Ada%",)) == [(0,)]
     assert run(tmp_path, applied, check_mode=True)["run"] == "incremental"
     result = run(tmp_path, applied)
     assert result["run"] == "incremental" and result["changes"] == ["update accounts/+390212345600 (owner)"]
