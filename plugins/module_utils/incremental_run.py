@@ -7,27 +7,31 @@ what that run left: its declared state, applied. When the settings (code, mode, 
 a complete run's plan against that platform differs from "no change" only for the objects that differ between
 the changed files' previous documents (in the parse cache, by the key the record keeps) and their new ones,
 and for the accounts whose password may have changed (those in a bucket of passwords whose digest changed:
-a new plain account comes with its password, so a changed secret is local too). So the whole state is loaded
-and validated as usual (the rules across files need all of it; unchanged files come from the parse cache), the
-objects that changed are found, and only they and what their plan looks at are read
+a new plain account comes with its password, so a changed secret is local too). So the changed files are
+parsed (and put in the parse cache, as the load would) and compared object by object with their previous
+documents; then the whole state is loaded and validated as usual (the rules across files need all of it; every
+file comes from the parse cache), and only the objects that changed and what their plan looks at are read
 (pbx/scoped_read.read_objects_scope) and planned; the write and the record are a complete run's, in one
 transaction. Deleting an object follows the mode, as in a complete run: overridden deletes what is no
 longer declared, merged leaves it.
 
 A complete run instead, whenever that cannot be vouched for: no record or a moved counter, other settings, a
-previous document the parse cache no longer has (or never had: a file with plain-text passwords), Kamailio
-rows that no account owns left on the platform (only a full read finds them), a changed group, network list or
-provisioning profile (accounts inherit from them or are checked against them), more changed objects than reads
-by key are worth, or a write by anyone between this check and the read (the counter, checked in the read).
+previous document the parse cache no longer has (or never had: a file with plain-text passwords), a changed file
+with problems (the complete run reports them), Kamailio rows that no account owns left on the platform (only a
+full read finds them), a changed group, network list or provisioning profile (accounts inherit from them or are
+checked against them), more changed objects than reads by key are worth, or a write by anyone between this
+check and the read (the counter, checked in the read). What the changed files show is known before the load:
+the complete run then loads while it reads, as it always does.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 
 from . import declared as declared_state
 from . import gather, model, phase_timings
-from .loader import Document
+from .loader import Document, read_regular_file
 from .model import KEY_FIELD
 from .parse_cache import ParseCache
 from .pbx import change_counter, scoped_read
@@ -57,24 +61,27 @@ class Basis:
     at: str  # when that run committed
     counter: int  # the change counter it left
     files: list  # the state files that differ from its (edited, added, removed)
-    previous: list  # the previous Documents of those that existed then
     password_buckets: set  # the buckets of account numbers whose passwords differ from its
+    changed: dict  # kind -> {keys of the objects that differ in those files}
+    previous: dict  # kind -> {key: object as written then} in those files
 
 
 def run(options, inputs, reconcile):
-    """The result of an incremental run, or of a complete one with the state loaded here when the changes are not
-    local; None when no record vouches for an incremental run (then nothing was loaded). ``inputs``: this run's
-    unchanged_run.RunInputs; ``reconcile``: engine.reconcile."""
+    """The result of an incremental run, or of a complete one with the state loaded here when a change found once
+    it is loaded is not local (passwords: see _scope); None when no record vouches for an incremental run or the
+    changed files show changes that are not local (then nothing was loaded: the engine's complete run loads while
+    it reads). ``inputs``: this run's unchanged_run.RunInputs; ``reconcile``: engine.reconcile."""
     with phase_timings.phase("incremental-run check"):
-        basis = _basis(options, inputs)
+        record = _record(options, inputs)
+        files, previous = _previous(options, inputs, record) if record is not None else (None, None)
+    basis = None if previous is None else _basis(options, inputs, record, files, previous)
     if basis is None:
         return None
     known = gather.referable(options.dsn) if options.mode == MERGED else None
     declared, warnings = declared_state.load(options.state_dir, options.cache_dir, options.passwords,
                                              options.decrypted_files, options.secrets_file, known=known,
                                              progress=options.progress)
-    with phase_timings.phase("finding the changed objects"):
-        scope = _scope(options, inputs, basis, declared, warnings)
+    scope = _scope(basis, declared, warnings)
     if scope is not None:
         try:
             return _told(reconcile(options, scope.declared, select=scope.selects, read=scope.read,
@@ -84,7 +91,8 @@ def run(options, inputs, reconcile):
     return reconcile(options, lambda: (declared, warnings), run_fingerprint=inputs)
 
 
-def _basis(options, inputs):
+def _record(options, inputs):
+    """The last complete run's record when it vouches for the platform and for this run's settings, else None."""
     if inputs is None:
         return None
     with Session(options.dsn, options.sip_domain, True, options.lock_timeout) as pbx:
@@ -92,21 +100,51 @@ def _basis(options, inputs):
             record = None if pbx.read_needed_schema_work else vouched_record(db)
     if record is None or record.get("settings") != inputs.settings or record.get("unowned_rows") is not False:
         return None
-    before = record["files"]
+    return record
+
+
+def _previous(options, inputs, record):
+    """(the state files that differ from the recorded run's, their previous Documents from the parse cache), or
+    (files, None) when one of those is not there."""
+    before, cache = record["files"], ParseCache(options.cache_dir)
     files = sorted(name for name in set(before) | set(inputs.files) if before.get(name) != inputs.files.get(name))
-    previous = _cached(options, {name: before[name] for name in files if name in before})
-    if previous is None:
-        return None
-    passwords = record["passwords"]
-    buckets = {bucket for bucket in set(passwords) | set(inputs.passwords) if passwords.get(bucket) != inputs.passwords.get(bucket)}
-    return Basis(record["at"], record["changes"], files, previous, buckets)
+    previous = [Document(name, cache.get(before[name])) for name in files if name in before]
+    return files, None if any(document.data is None for document in previous) else previous
 
 
-def _cached(options, keys):
-    """{file: parse-cache key} -> [Document], or None when one of them is not in the cache."""
+def _basis(options, inputs, record, files, previous):
+    """What changed in the files and passwords since the recorded run, or None when a complete run is needed:
+    a changed file with problems, a change that is not local, too many changes."""
     cache = ParseCache(options.cache_dir)
-    documents = [Document(name, cache.get(key)) for name, key in sorted(keys.items())]
-    return None if any(document.data is None for document in documents) else documents
+    current = [_current(options, cache, name, inputs.files[name]) for name in files if name in inputs.files]
+    if None in current:
+        return None
+    with phase_timings.phase("finding the changed objects"):
+        previous = objects_by_key(previous)
+        changed = changed_objects(previous, objects_by_key(current))
+        if any(changed[kind] for kind in NON_LOCAL_KINDS) or sum(len(keys) for keys in changed.values()) > MAX_CHANGED:
+            return None
+        passwords = record["passwords"]
+        buckets = {bucket for bucket in set(passwords) | set(inputs.passwords)
+                   if passwords.get(bucket) != inputs.passwords.get(bucket)}
+    return Basis(record["at"], record["changes"], files, buckets, changed, previous)
+
+
+def _current(options, cache, name, key):
+    """The new Document of a changed file: from the parse cache, or parsed here and put there, as the load would,
+    for the load to find; None when it has problems (the complete run reports them) or is a whole-file vault."""
+    data = cache.get(key)
+    if data is not None:
+        return Document(name, data)
+    content, problem = read_regular_file(os.path.join(options.state_dir, name))
+    if problem or name in options.decrypted_files or cache.key(content) != key:  # or it changed meanwhile
+        return None
+    with phase_timings.phase("parse and per-file validation"):
+        document, structural, own = declared_state.check_file((name, content))
+    if document is None or structural or own:
+        return None
+    cache.put(key, document.data)  # not when it holds plain-text passwords: the load parses it again then
+    return document
 
 
 def objects_by_key(documents):
@@ -114,7 +152,7 @@ def objects_by_key(documents):
     found = {kind: {} for kind in KINDS}
     for document in documents:
         for kind in KINDS:
-            for raw in document.data.get(kind) or []:
+            for raw in (document.data or {}).get(kind) or []:  # an empty file is None
                 found[kind][raw[KEY_FIELD[kind]]] = raw
     return found
 
@@ -126,23 +164,18 @@ def changed_objects(previous, current):
                    if previous[kind].get(key) != current[kind].get(key)} for kind in KINDS}
 
 
-def _scope(options, inputs, basis, declared, warnings):
-    """The Scope of this run, or None when a complete run is needed (see the module's docstring)."""
-    current = _cached(options, {name: inputs.files[name] for name in basis.files if name in inputs.files})
-    if current is None:  # not cached by the load: a file with plain-text passwords, or a cache not writable
-        return None
-    previous, now = objects_by_key(basis.previous), objects_by_key(current)
-    changed = changed_objects(previous, now)
+def _scope(basis, declared, warnings):
+    """The Scope of this run, or None when a complete run is needed: with the accounts of the changed password
+    buckets (only the loaded state says which accounts they hold), or beyond the share of the state worth it."""
+    changed = dict(basis.changed)
     if basis.password_buckets:
-        changed["accounts"] |= {number for number in declared.objects("accounts")
-                                if password_bucket(number) in basis.password_buckets}
-    if any(changed[kind] for kind in NON_LOCAL_KINDS):
-        return None
+        changed["accounts"] = changed["accounts"] | {number for number in declared.objects("accounts")
+                                                     if password_bucket(number) in basis.password_buckets}
     count = sum(len(keys) for keys in changed.values())
     total = sum(len(entries) for entries in declared.entries.values())
     if count > min(MAX_CHANGED, max(ALWAYS_ALLOWED, MAX_SHARE * total)):
         return None
-    return Scope(declared, warnings, changed, previous, basis.counter)
+    return Scope(declared, warnings, changed, basis.previous, basis.counter)
 
 
 class Scope:

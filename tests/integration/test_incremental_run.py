@@ -262,7 +262,7 @@ class Twins:
         incremental_dsn, complete_dsn = self.dsns
         told, path = outcome(lambda: engine.run(self._options(incremental_dsn, passwords)))
         with self.monkeypatch.context() as patched:  # as if no record vouched for an incremental run
-            patched.setattr(incremental_run, "_basis", lambda options, inputs: None)
+            patched.setattr(incremental_run, "_record", lambda options, inputs: None)
             expected, complete_path = outcome(lambda: engine.run(self._options(complete_dsn, passwords)))
         assert told == expected
         return told, (path, complete_path)
@@ -416,6 +416,7 @@ def test_a_changed_group_mode_or_lost_cache_entry_forces_the_complete_run(tmp_pa
     result = run(tmp_path, applied, passwords={n: changed[n] for n in DESKS[:4]})
     assert result["run"] == "complete" and result["changes"] == ["update groups/desks (description)",
                                                                  "update accounts/+390212345600 (owner)"]
+    assert "validation across files (in parallel)" in result["timings"]  # known before the load: loaded while read
     edit_owner(tmp_path, "Grace")
     result = run(tmp_path, applied, passwords={n: changed[n] for n in DESKS[:4]}, mode="overridden")
     assert result["run"] == "complete" and result["changes"] == ["update accounts/+390212345600 (owner)"]
@@ -473,3 +474,13 @@ def test_a_number_of_an_account_that_left_earlier(tmp_path, twins, mode, monkeyp
     files = copy.deepcopy(both.files)
     files["a.yml"]["accounts"][0]["additional_numbers"] = [mobile(3)["number"]]
     assert both.step(files) == ("problems" if mode == "merged" else "incremental")
+
+
+def test_an_emptied_file_deletes_what_it_declared_in_overridden_mode(tmp_path, applied):
+    write_state(tmp_path / "state", {"org.yml": {"groups": STATE["groups"]}, "a.yml": {"accounts": STATE["accounts"][:3]},
+                                     "b.yml": {"accounts": STATE["accounts"][3:]}})
+    assert run(tmp_path, applied, mode="overridden")["run"] == "complete"  # another mode: complete
+    (tmp_path / "state" / "b.yml").write_text("# moved away\n")
+    result = run(tmp_path, applied, mode="overridden", passwords={n: PASSWORDS[n] for n in DESKS[:3]})
+    assert result["run"] == "incremental" and result["changes"] == ["delete accounts/+390212345603"]
+    assert db_rows(applied, "SELECT count(*) FROM subscriber WHERE username = 'd03'") == [(0,)]
