@@ -13,7 +13,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 
 from . import declared as declared_state
-from . import activation, audit, dispatch, gather, phase_timings, progress, report, search, unchanged_run
+from . import activation, audit, dispatch, gather, incremental_run, phase_timings, progress, report, search, unchanged_run
 from .account_change import AccountChange
 from .child_process import die_with_parent
 from .collector import paused
@@ -154,7 +154,7 @@ def _reconcile(options, load_declared, select, read, run_fingerprint):
                 activation.queue_installations(db, at, changes)  # the SMS is only queued here, in the same transaction
                 audit.record(db, options, at, plan_file, counts)  # in the transaction: a rolled-back apply leaves no record
                 if recording:
-                    unchanged_run.record(db, run_fingerprint, at, list(warnings) + unmanaged)
+                    unchanged_run.record(db, run_fingerprint, at, warnings, unmanaged)
     # Committed: from here on nothing may turn the result into a failure (the change is applied).
     return _result(options, changes, descriptions, counts, plan_file, list(warnings) + unmanaged, queued)
 
@@ -227,6 +227,7 @@ def run(options):
     phase_timings.taken()  # an earlier run in this process is not this one
     started = time.monotonic()
     result = _run(options)
+    result.setdefault("run", "unchanged" if "unchanged_since" in result else "complete")
     result["timings"] = dict(phase_timings.taken(), total=round(time.monotonic() - started, 3))
     return result
 
@@ -241,6 +242,9 @@ def _run(options):
         skipped = _skipped_when_unchanged(options, run_fingerprint) if options.checkpoint is None else None
     if skipped is not None:
         return skipped
+    incremental = incremental_run.run(options, run_fingerprint, reconcile) if options.checkpoint is None else None
+    if incremental is not None:
+        return incremental
     # The state files load on the second core while this process reads the database (ARCHITECTURE:
     # both cost seconds at 100k accounts). An invalid state still writes nothing: the transaction rolls back.
     known = gather.referable(options.dsn) if options.mode == MERGED else None

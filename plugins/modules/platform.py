@@ -154,6 +154,15 @@ server:
   returned: when O(rpc_url) is set
   type: dict
   sample: {rpc_url: "http://127.0.0.1:5071/RPC", unregistered: ["4101"]}
+run:
+  description:
+    - Which run this was. C(complete) read the whole platform and planned the whole declared state; C(unchanged)
+      read nothing (state files, secrets, options and every table the plan reads as the last complete run left
+      them); C(incremental) read and planned only the objects that changed in the state files or passwords since
+      the last complete run (and what they touch), the platform being as that run left it.
+  returned: always
+  type: str
+  sample: incremental
 timings:
   description:
     - "Wall seconds per phase of the run (C(make bench) prints them). The state loads in a second process while
