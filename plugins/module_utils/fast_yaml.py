@@ -71,6 +71,10 @@ _TOKEN_STARTS = [
     ("plain token typed differently", re.compile(rb"\+(?<= \+)")),  # a sign or an underscore first
     ("plain token typed differently", re.compile(rb"\.(?<= \.)")),  # .5, .inf, .nan, '...'
 ]
+# A comment, to be left out of the checks ('# Seed 001: ...'): a '#' after a space or a line break starts one, unless it
+# is inside a quoted scalar; then it continues past the end of the line, and what is left out (no quote in it) is
+# that scalar's text, never a plain token after it.
+_COMMENT = re.compile(r"#(?<=[ \n]#)[^'\"\n]*")
 # A block sequence nested on the same line ('- - a') is the one way to nest without indenting (see _nests_shallowly).
 _COMPACT_NESTING = re.compile(rb"- +-(?= |\Z)")
 
@@ -79,8 +83,11 @@ def gate(text):
     """None when both parsers read ``text`` alike, else the reason to decline (for tests and measurements)."""
     if not text.isascii() and _FORBIDDEN_NON_ASCII.search(text):
         return "character"
+    padded = "\n" + text
+    if "#" in text:
+        padded = _COMMENT.sub("", padded)
     try:
-        classes = ("\n" + text).encode().translate(_CLASSES)
+        classes = padded.encode().translate(_CLASSES)
     except UnicodeEncodeError:  # a lone surrogate
         return "character"
     if _FORBIDDEN in classes:
