@@ -75,8 +75,9 @@ _TOKEN_STARTS = [
 # is inside a quoted scalar; then it continues past the end of the line, and what is left out (no quote in it) is
 # that scalar's text, never a plain token after it.
 _COMMENT = re.compile(r"#(?<=[ \n]#)[^'\"\n]*")
-# A block sequence nested on the same line ('- - a') is the one way to nest without indenting (see _nests_shallowly).
-_COMPACT_NESTING = re.compile(rb"- +-(?= |\Z)")
+# A block sequence nested on the same line ('- - a') is the one way to nest without indenting, and '-' with three
+# spaces after it starts a collection further right than _nests_shallowly counts with: both rare, both declined.
+_COMPACT_NESTING = re.compile(r"- (?: *-(?=[ \n]|\Z)| {2})")
 
 
 def gate(text):
@@ -97,7 +98,7 @@ def gate(text):
             return reason
     if any(pattern.search(classes) for pattern in _UNSURE_NUMBERS + _BOOL_WORDS):
         return "plain token typed differently"
-    if _COMPACT_NESTING.search(classes):
+    if _COMPACT_NESTING.search(padded):
         return "compact nesting"
     return None
 
@@ -130,11 +131,11 @@ def _nests_shallowly(padded):
     A block collection inside another starts further right, except a sequence that is a mapping's value (same
     column): so level n starts at column (n - 1) // 2 or more. A block collection starts at its line's indentation,
     or after one '- ' ('- - ' is refused by the gate, '? ' is an indicator, a mapping's value starts on the next
-    line): with no '-' followed by three spaces, at most three columns on. Each flow bracket adds at most one level.
-    So the deepest level is at most 2 * indentation + 8 + brackets."""
-    brackets = padded.count("[") + padded.count("{")
+    line): with no '-' followed by three spaces (refused by the gate), at most three columns on. Each flow bracket adds
+    at most one level. So the deepest level is at most 2 * indentation + 8 + brackets."""
+    brackets = padded.count("[") + padded.count("{") if "[" in padded or "{" in padded else 0
     widest = (MAX_DEPTH - 8 - brackets) // 2  # the indentation this allows
-    return widest >= 0 and "\n" + " " * (widest + 1) not in padded and "-   " not in padded
+    return widest >= 0 and "\n" + " " * (widest + 1) not in padded
 
 
 def _bounded_by_text(padded):
@@ -146,7 +147,8 @@ def _values_are_short(text):
     scalar never contains ': ', a double-quoted one never '"' (no backslash), and a single-quoted one never "'" unless
     doubled (refused here)."""
     return len(text) <= MAX_VALUE_CHARACTERS or (
-        "''" not in text and all(_gaps_shorter_than(text, quote, MAX_VALUE_CHARACTERS) for quote in ("'", '"', ": ")))
+        "''" not in text and _gaps_shorter_than(text, ": ", MAX_VALUE_CHARACTERS)
+        and all(quote not in text or _gaps_shorter_than(text, quote, MAX_VALUE_CHARACTERS) for quote in "'\""))
 
 
 def _gaps_shorter_than(text, separator, limit):
