@@ -20,7 +20,9 @@ from .loader import MAX_DEPTH, MAX_VALUE_CHARACTERS, could_nest_deeply
 # The gate works on a translation of the text's UTF-8 bytes into classes (one C pass), where every check is a search
 # for a rare byte: far cheaper than a regular expression trying each space of 21 MB.
 _TOKEN_START = ord(" ")  # a line break, a space, a flow indicator: where a token can start (or end)
-_INDICATOR = ord("!")  # anchors, aliases, tags (and !vault), directives, reserved, block scalars, '?', '<<' and '='
+# Anchors, aliases, tags (and !vault), directives, block scalars, explicit keys, '<<' and '='. Not the reserved '@'
+# and '`' (e-mail addresses have '@'): yaml_rs refuses them where a token starts, and so declines.
+_INDICATOR = ord("!")
 _FORBIDDEN = 0  # what PyYAML calls non-printable, tabs, CR, and the backslash (escapes)
 _NONZERO_DIGIT = ord("1")
 _NON_ASCII = ord("q")  # a letter, to the checks (the characters are checked apart, see _FORBIDDEN_NON_ASCII)
@@ -30,7 +32,7 @@ def _classes():
     table = bytearray(range(256))
     for byte in b" \n[]{},":
         table[byte] = _TOKEN_START
-    for byte in b"&*!%@`|>?<=":
+    for byte in b"&*!%|>?<=":
         table[byte] = _INDICATOR
     for byte in list(range(0x0a)) + list(range(0x0b, 0x20)) + [0x7f, ord("\\")]:
         table[byte] = _FORBIDDEN
@@ -64,12 +66,14 @@ _UNSURE_NUMBERS = [re.compile(rb" 1(?![01]{0,17}" + _END + rb")" + _NUMBER_TAIL)
                               + _NUMBER_TAIL + rb"|[.+])")]
 # yes/no/on/off are bools to YAML 1.1, strings to 1.2. Each searched from its letters (a literal prefix is fast).
 _BOOL_WORDS = [re.compile(word + rb"(?<= " + word + rb")" + _END) for word in (rb"yes", rb"no", rb"on", rb"off")]
+# (reason, the byte that must be there, where it starts a token). The byte is looked for first (memchr): most texts
+# have no '!' class at all.
 _TOKEN_STARTS = [
-    ("indicator", re.compile(rb"!(?<= !)")),
-    ("empty or collection key", re.compile(rb":(?<= :)")),  # ': a', '[a]: b', 'a : b'
-    ("document marker", re.compile(rb"--(?<= --)")),  # '---' (and '--x') where a token starts; '...' is a dot
-    ("plain token typed differently", re.compile(rb"\+(?<= \+)")),  # a sign or an underscore first
-    ("plain token typed differently", re.compile(rb"\.(?<= \.)")),  # .5, .inf, .nan, '...'
+    ("indicator", b"!", re.compile(rb"!(?<= !)")),
+    ("empty or collection key", b":", re.compile(rb":(?<= :)")),  # ': a', '[a]: b', 'a : b'
+    ("document marker", b"-", re.compile(rb"--(?<= --)")),  # '---' (and '--x') where a token starts; '...' is a dot
+    ("plain token typed differently", b"+", re.compile(rb"\+(?<= \+)")),  # a sign or an underscore first
+    ("plain token typed differently", b".", re.compile(rb"\.(?<= \.)")),  # .5, .inf, .nan, '...'
 ]
 # A comment, to be left out of the checks ('# Seed 001: ...'): a '#' after a space or a line break starts one, unless it
 # is inside a quoted scalar; then it continues past the end of the line, and what is left out (no quote in it) is
@@ -93,8 +97,8 @@ def gate(text):
         return "character"
     if _FORBIDDEN in classes:
         return "character"
-    for reason, pattern in _TOKEN_STARTS:
-        if pattern.search(classes):
+    for reason, byte, pattern in _TOKEN_STARTS:
+        if byte in classes and pattern.search(classes):
             return reason
     if any(pattern.search(classes) for pattern in _UNSURE_NUMBERS + _BOOL_WORDS):
         return "plain token typed differently"
