@@ -89,14 +89,15 @@ def gate(text):
     if not text.isascii() and _FORBIDDEN_NON_ASCII.search(text):
         return "character"
     padded = "\n" + text
-    if "#" in text:
-        padded = _COMMENT.sub("", padded)
     try:
         classes = padded.encode().translate(_CLASSES)
     except UnicodeEncodeError:  # a lone surrogate
         return "character"
-    if _FORBIDDEN in classes:
+    if _FORBIDDEN in classes:  # comments included: PyYAML refuses a control character anywhere
         return "character"
+    if "#" in text:
+        padded = _COMMENT.sub("", padded)
+        classes = padded.encode().translate(_CLASSES)
     for reason, byte, pattern in _TOKEN_STARTS:
         if byte in classes and pattern.search(classes):
             return reason

@@ -96,6 +96,7 @@ DIFFERENT_WITHOUT_THE_GATE = [
     ("k: a\u2028b\n", "character"),  # a line separator to YAML 1.1, a character to yaml_rs
     ("k: a\x85b\n", "character"),  # NEL, the same
     ("\ufeffk: a\n", "character"),  # a BOM: the precise path skips it, yaml_rs keeps it in the key
+    ("k: a # \x07 in a comment\n", "character"),  # refused by the precise path, even in a comment
 ]
 
 
