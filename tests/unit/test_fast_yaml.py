@@ -208,3 +208,21 @@ def test_without_yaml_rs_every_file_is_read_by_the_precise_path(monkeypatch):
     monkeypatch.setitem(sys.modules, "yaml_rs", None)  # import yaml_rs raises ImportError
     assert fast_yaml.parse("k: a\n") is None
     assert loader.parse("k: a\n", "s.yml") == precise("k: a\n")
+
+
+def test_gaps_bound_every_stretch_between_separators():
+    assert fast_yaml._gaps_shorter_than("a: b: c", ": ", 2)
+    assert not fast_yaml._gaps_shorter_than("a: bbb: c", ": ", 3)
+    assert fast_yaml._gaps_shorter_than(("x" * 9 + ": ") * 1000, ": ", 10)
+    assert not fast_yaml._gaps_shorter_than(("x" * 9 + ": ") * 1000 + "y" * 10, ": ", 10)
+
+
+def test_a_new_yaml_rs_makes_the_parse_cache_parse_again(monkeypatch):
+    """An entry vouches for what yaml_rs read: another version of it must not trust the entry."""
+    from ansible_collections.switchboard.pbx.plugins.module_utils import parse_cache
+
+    before = parse_cache.code_fingerprint()
+    real_version = parse_cache.importlib.metadata.version
+    monkeypatch.setattr(parse_cache.importlib.metadata, "version",
+                        lambda name: "9.9.9" if name == "yaml_rs" else real_version(name))
+    assert parse_cache.code_fingerprint() != before
