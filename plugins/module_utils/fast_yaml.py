@@ -79,6 +79,8 @@ _TOKEN_STARTS = [
 # is inside a quoted scalar; then it continues past the end of the line, and what is left out (no quote in it) is
 # that scalar's text, never a plain token after it.
 _COMMENT = re.compile(r"#(?<=[ \n]#)[^'\"\n]*")
+# Inside a flow collection libyaml refuses ':' right before ',?[]{}' ('{a:, b}', '[a:]'); yaml_rs reads a key.
+_FLOW_COLON = re.compile(r":[,?\[\]{}]")
 # A block sequence nested on the same line ('- - a') is the one way to nest without indenting, and '-' with three
 # spaces after it starts a collection further right than _nests_shallowly counts with: both rare, both declined.
 _COMPACT_NESTING = re.compile(r"- (?: *-(?=[ \n]|\Z)| {2})")
@@ -105,6 +107,8 @@ def gate(text):
         return "plain token typed differently"
     if _COMPACT_NESTING.search(padded):
         return "compact nesting"
+    if ("[" in padded or "{" in padded) and _FLOW_COLON.search(padded):
+        return "colon in a flow collection"
     return None
 
 

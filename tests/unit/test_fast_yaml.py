@@ -97,6 +97,9 @@ DIFFERENT_WITHOUT_THE_GATE = [
     ("k: a\x85b\n", "character"),  # NEL, the same
     ("\ufeffk: a\n", "character"),  # a BOM: the precise path skips it, yaml_rs keeps it in the key
     ("k: a # \x07 in a comment\n", "character"),  # refused by the precise path, even in a comment
+    ("k: {a:, b}\n", "colon in a flow collection"),  # refused by libyaml, {'a': None, 'b': None} to yaml_rs
+    ("k: [x y:]\n", "colon in a flow collection"),
+    ("k: [a:?]\n", "colon in a flow collection"),
 ]
 
 
