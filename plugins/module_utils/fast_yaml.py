@@ -107,9 +107,23 @@ def gate(text):
         return "plain token typed differently"
     if _COMPACT_NESTING.search(padded):
         return "compact nesting"
-    if ("[" in padded or "{" in padded) and _FLOW_COLON.search(padded):
-        return "colon in a flow collection"
+    if "[" in padded or "{" in padded:
+        if _FLOW_COLON.search(padded):
+            return "colon in a flow collection"
+        if not _flow_collections_close_on_their_line(padded):
+            return "flow collection over several lines"
     return None
+
+
+def _flow_collections_close_on_their_line(text):
+    """Each line with a bracket closes as many as it opens of each kind, and has no quote (that could hide one): a key
+    in a flow mapping may not span lines for libyaml, and yaml_rs reads it ('{a\n b: c}'). A loop over the lines, only
+    for texts with flow collections."""
+    for line in text.split("\n"):
+        if ("[" in line or "]" in line or "{" in line or "}" in line) and (
+                "'" in line or '"' in line or line.count("[") != line.count("]") or line.count("{") != line.count("}")):
+            return False
+    return True
 
 
 def parse(text):
