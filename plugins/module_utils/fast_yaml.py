@@ -1,14 +1,17 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A fast parse of a state file (yaml_rs, in Rust: ~25x PyYAML's C loader) that gives exactly the data the precise
-parser (loader.parse: PyYAML with our constructors and checks) gives, or declines, and then the precise parser reads
-the file and explains every problem with its file and line.
+"""A fast parse of a state file (yaml_rs, in Rust: ~35x PyYAML's C loader with our checks) that gives exactly the data
+the precise parser (loader.parse: PyYAML with our constructors and checks) gives, or declines, and then the precise
+parser reads the file and explains every problem with its file and line.
 
 The two parsers differ in how they type plain scalars (YAML 1.2 against 1.1: ``yes``, ``010``, ``12:30``, ``1e3``...),
-in what they let through (tags, aliases, merges) and in what our constructors mark (WrittenInt). A cheap gate on the
-text admits only texts that stay inside what both read alike, proved by the differential tests in
-tests/unit/test_fast_yaml*.py: no character, marker, indicator or plain token where they could differ. What yaml_rs
-refuses (syntax, a repeated key) is declined: the precise parser finds it and says where.
+in what they let through (tags, aliases, merges, a key over two lines in a flow mapping, ':' before ',' in a flow)
+and in what our constructors mark (WrittenInt). A cheap gate on the text admits only texts inside what both read
+alike: no character, marker, indicator or plain token where they could differ (tests/unit/test_fast_yaml.py, with
+hand-built texts from hypothesis, proves it and found the flow-collection rules). What yaml_rs refuses (syntax, a
+repeated key, '@' where a token starts) is declined too, and so is anything but a mapping at the top level: the
+precise parser reads it. Depth and value length are bounded from the text where it can (indentation, brackets and the
+gaps between quotes), else by walking the data.
 """
 
 from __future__ import annotations
