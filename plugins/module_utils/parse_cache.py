@@ -21,8 +21,8 @@ from .loader import VaultValue
 
 CACHE_FORMAT = 1
 # An entry vouches for what these modules and libraries checked; new code must not trust an old entry.
-VOUCHING_MODULES = ("loader", "shown", "state_schema", "schema_check", "model", "acl", "rules", "declared")
-VOUCHING_LIBRARIES = ("yaml", "jsonschema", "jsonschema_rs", "phonenumbers")
+VOUCHING_MODULES = ("loader", "fast_yaml", "shown", "state_schema", "schema_check", "model", "acl", "rules", "declared")
+VOUCHING_LIBRARIES = ("yaml", "yaml_rs", "jsonschema", "jsonschema_rs", "phonenumbers")
 PRUNE_AFTER_SECONDS = 30 * 24 * 3600
 
 
