@@ -18,7 +18,7 @@ import tempfile
 from urllib.parse import urlparse
 
 from ..errors import SwitchboardError
-from . import migrations
+from . import migrations, pg_copy
 
 KAMAILIO_SCHEMA_DIRS = {"sqlite": "/usr/share/kamailio/db_sqlite", "postgres": "/usr/share/kamailio/postgres"}
 KAMAILIO_SCHEMA_PACKAGES = {"sqlite": "kamailio-sqlite-modules", "postgres": "kamailio-postgres-modules"}
@@ -94,6 +94,10 @@ class Database:
         if not rows:
             return
         if self.engine == "postgres":
+            copy = pg_copy.copy_form(sql)
+            if copy:
+                pg_copy.copy_rows(self._cursor, copy, rows)
+                return
             from psycopg2.extras import execute_batch
             execute_batch(self._cursor, self._sql(sql), rows, page_size=1000)
         else:
