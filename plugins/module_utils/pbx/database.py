@@ -18,7 +18,7 @@ import tempfile
 from urllib.parse import urlparse
 
 from ..errors import SwitchboardError
-from . import migrations, pg_copy
+from . import change_counter, migrations, pg_copy
 
 KAMAILIO_SCHEMA_DIRS = {"sqlite": "/usr/share/kamailio/db_sqlite", "postgres": "/usr/share/kamailio/postgres"}
 KAMAILIO_SCHEMA_PACKAGES = {"sqlite": "kamailio-sqlite-modules", "postgres": "kamailio-postgres-modules"}
@@ -101,7 +101,8 @@ class Database:
             from psycopg2.extras import execute_batch
             execute_batch(self._cursor, self._sql(sql), rows, page_size=1000)
         else:
-            self._cursor.executemany(sql, rows)
+            with change_counter.counted_once(self, sql, len(rows)):
+                self._cursor.executemany(sql, rows)
 
     def query(self, sql, params=()):
         self._cursor.execute(self._sql(sql), params)
