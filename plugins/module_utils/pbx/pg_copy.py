@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import re
 
-ROWS_PER_COPY = 20000  # bounds the text held at once (1M accounts insert 2M usr_preferences rows)
+ROWS_PER_COPY = 5000  # bounds the text held at once (1M accounts insert 2M usr_preferences rows)
 _INSERT = re.compile(r"INSERT INTO (\w+) \(([\w, ]+)\) VALUES \((.*)\)\Z", re.S)
 _CONSTANT = re.compile(r"'([^'\\]*)'\Z|(-?\d+)\Z|(NULL)\Z")
 _SPECIAL = re.compile(r"[\\\t\n\r]")
@@ -60,7 +60,11 @@ def _text(value):
 
 
 def copy_rows(cursor, form, rows):
+    """The rows as COPY text, a chunk at a time, encoded as the connection's client encoding: bytes, not a
+    StringIO, which holds four bytes per character (a 30k-account apply's RSS grew by 60 MiB; 2 GiB at 1M)."""
+    from psycopg2.extensions import encodings
     statement, line = form
+    encoding = encodings[cursor.connection.encoding]
     for start in range(0, len(rows), ROWS_PER_COPY):
         text = "".join([line % tuple(map(_text, row)) for row in rows[start:start + ROWS_PER_COPY]])
-        cursor.copy_expert(statement, io.StringIO(text))
+        cursor.copy_expert(statement, io.BytesIO(text.encode(encoding)))
