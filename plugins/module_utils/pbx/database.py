@@ -18,7 +18,7 @@ import tempfile
 from urllib.parse import urlparse
 
 from ..errors import SwitchboardError
-from . import change_counter, late_indexes, migrations, pg_copy
+from . import change_counter, bulk_new_tables, migrations, pg_copy
 
 KAMAILIO_SCHEMA_DIRS = {"sqlite": "/usr/share/kamailio/db_sqlite", "postgres": "/usr/share/kamailio/postgres"}
 KAMAILIO_SCHEMA_PACKAGES = {"sqlite": "kamailio-sqlite-modules", "postgres": "kamailio-postgres-modules"}
@@ -94,7 +94,7 @@ class Database:
         rows = list(rows)
         if not rows:
             return
-        with late_indexes.built_after(self, sql, len(rows)):
+        with bulk_new_tables.built_after(self, sql, len(rows)):
             if self.engine == "postgres":
                 self._postgres_many(sql, rows)
             else:
