@@ -13,7 +13,6 @@ apply, not the gather time, so that an unchanged platform gathers byte-identical
 from __future__ import annotations
 
 import functools
-import json
 import os
 import re
 import shutil
@@ -23,6 +22,7 @@ from . import gather, model
 from .errors import SwitchboardError
 from .loader import current_umask
 from .state_schema import KINDS
+from .yaml_text import double_quoted
 
 ACCOUNTS_DIR = "accounts"  # one file per group: the kind that grows to 100k objects
 SHOWN = 10  # files or rows named in one message; the rest are counted
@@ -202,15 +202,7 @@ def scalar(value):
 def _string(text):
     if PLAIN.match(text) and not text.endswith(" ") and _read_as_string(text):
         return text
-    quoted = json.dumps(text, ensure_ascii=False)  # a JSON string is a YAML double-quoted scalar...
-    if quoted.isprintable():
-        return quoted
-    return "".join(c if c.isprintable() else _escape(c) for c in quoted)  # ...once YAML's non-printables are escaped
-
-
-def _escape(character):
-    code = ord(character)
-    return "\\u%04x" % code if code < 0x10000 else "\\U%08x" % code
+    return double_quoted(text)
 
 
 def _read_as_string(text):

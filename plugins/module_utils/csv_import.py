@@ -28,6 +28,7 @@ from .child_process import die_with_parent
 from .errors import Problem, SwitchboardError
 from .loader import Document, current_umask, is_state_file
 from .schema_check import schema_problems
+from .yaml_text import double_quoted
 
 COLUMNS = ("fullName", "gsmNumber", "email", "securityModel", "description")
 FIELD_OF_COLUMN = {"fullName": "owner", "gsmNumber": "number", "email": "email", "securityModel": "security_model",
@@ -211,18 +212,6 @@ def _in_line_order(problems):
 
 # -- the new state file -------------------------------------------------------------------------------
 
-# Characters a YAML double-quoted scalar must not hold as they are: control characters and line separators.
-NOT_PRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")
-
-
-def quoted(text):
-    """A YAML double-quoted scalar (JSON's string syntax is one) that reads back as exactly ``text``."""
-    from json.encoder import encode_basestring  # JSON's escapes, non-ASCII letters kept as they are (C, fast)
-
-    scalar = encode_basestring(text)
-    return NOT_PRINTABLE.sub(lambda m: "\\u%04x" % ord(m.group()), scalar) if NOT_PRINTABLE.search(scalar) else scalar
-
-
 def state_file_text(accounts, csv_path, at):
     """The state file, written directly (PyYAML's dumper takes ~1 s for 10k accounts); every value quoted."""
     lines = ["# Imported by `switchboard import-csv` from %s at %s: %d account%s."
@@ -233,7 +222,7 @@ def state_file_text(accounts, csv_path, at):
     for account in accounts:
         prefix = "  - "
         for field, value in account.items():
-            lines.append("%s%s: %s" % (prefix, field, quoted(value)))
+            lines.append("%s%s: %s" % (prefix, field, double_quoted(value)))
             prefix = "    "
     return "\n".join(lines) + "\n"
 

@@ -42,8 +42,9 @@ def command(settings, fleet, formats, output, **fleet_settings):
     """Report drift between the declared state and the platform: exit 0 in sync, 2 drift, 1 error."""
     drift = module_utils("drift")
     render = module_utils("reports.render")
-    fleet_options = _fleet(settings, fleet_settings) if fleet else None
-    built, warnings = drift.run(settings.engine_options(check_mode=True), fleet_options)
+    options = settings.engine_options(check_mode=True)
+    fleet_options = _fleet(settings, fleet_settings, options.passwords) if fleet else None
+    built, warnings = drift.run(options, fleet_options)
     paths = render.write(built, list(dict.fromkeys(formats or ("json",))), output, "drift")
     for warning in warnings:
         click.echo("warning: %s" % warning, err=True)
@@ -51,7 +52,8 @@ def command(settings, fleet, formats, output, **fleet_settings):
     return built["summary"]["exit_code"]
 
 
-def _fleet(settings, fleet_settings):
+def _fleet(settings, fleet_settings, passwords):
+    """The fleet's options; ``passwords``: the controller's (secrets file, vault), which the device lines compare."""
     missing = [name for name, _variable, _text in FLEET_SETTINGS[:3] if not fleet_settings[name]]
     if missing:
         raise click.UsageError("; ".join("--fleet needs --%s (or %s)" % (name.replace("_", "-"), variable)
@@ -61,4 +63,4 @@ def _fleet(settings, fleet_settings):
     return reconcile.FleetOptions(state_dir=settings.state_dir, dsn=settings.dsn, sip_domain=settings.sip_domain,
                                   ssh_user=fleet_settings["ssh_user"], key_file=fleet_settings["ssh_key_file"],
                                   known_hosts=fleet_settings["known_hosts"], proxy=fleet_settings["proxy"],
-                                  check_mode=True)
+                                  passwords=passwords, check_mode=True)

@@ -53,12 +53,11 @@ def test_fleet_drift_in_sync_changed_then_one_unreachable_device_alone_is_an_err
     assert (model["summary"]["drift"], model["summary"]["unreadable"], model["summary"]["exit_code"]) == (0, 1, 1)
     assert "no drift: %d objects in sync, 1 unreadable (coverage 100.0 %%)" % (model["summary"]["total"] - 1) in output
 
-    # the same through `switchboard drift --fleet`: settings from the environment, the password inline (the command
-    # decrypts no vault)
-    book.accounts[0]["password"] = book.passwords.pop(account["number"])
-    book.write()
+    # the same through `switchboard drift --fleet`: settings from the environment, the device line's password from
+    # the vault-encrypted secrets file, as the playbook has it
     done = run_switchboard(["drift", "--fleet", "--output", str(book.tmp_path / "cli")], env={
         "SWITCHBOARD_STATE_DIR": str(book.state_dir), "SWITCHBOARD_PBX_DSN": book.dsn,
+        "SWITCHBOARD_SECRETS_FILE": str(book.secrets), "ANSIBLE_VAULT_PASSWORD_FILE": str(book.vault_password),
         "SWITCHBOARD_SIP_DOMAIN": DOMAIN, "SWITCHBOARD_FLEET_SSH_USER": device_support.DEVICE_USER,
         "SWITCHBOARD_FLEET_SSH_KEY_FILE": str(fleet.key_file), "SWITCHBOARD_FLEET_KNOWN_HOSTS": str(fleet.known_hosts),
         "SWITCHBOARD_FLEET_PROXY": "%s:%d" % (DOMAIN, book.pbx.sip_port)})
@@ -66,5 +65,5 @@ def test_fleet_drift_in_sync_changed_then_one_unreachable_device_alone_is_an_err
     assert done.stdout.startswith("no drift: ") and ", 1 unreadable (coverage 100.0 %)" in done.stdout
     cli_model = json.loads((book.tmp_path / "cli" / "drift.json").read_text())
     assert fleet_entries(cli_model) == {"fleet/desk-a": ("in_sync", []), "fleet/desk-b": ("unreadable", [])}
-    assert account["password"] not in done.stdout + done.stderr + json.dumps(cli_model)
+    assert book.passwords[account["number"]] not in done.stdout + done.stderr + json.dumps(cli_model)
     assert_no_secret(book)

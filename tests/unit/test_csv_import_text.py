@@ -6,7 +6,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.switchboard.pbx.plugins.module_utils import csv_import
+from ansible_collections.switchboard.pbx.plugins.module_utils import csv_import, yaml_text
 from ansible_collections.switchboard.pbx.plugins.module_utils.loader import parse
 
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=80)  # what UTF-8 decoding can give
@@ -15,7 +15,7 @@ TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=80)  # what
 @settings(max_examples=500, deadline=None)
 @given(TEXT)
 def test_a_quoted_value_reads_back_as_exactly_the_text(text):
-    assert yaml.safe_load("owner: %s\n" % csv_import.quoted(text)) == {"owner": text}
+    assert yaml.safe_load("owner: %s\n" % yaml_text.double_quoted(text)) == {"owner": text}
 
 
 @settings(max_examples=100, deadline=None)

@@ -18,7 +18,7 @@ import tempfile
 from urllib.parse import urlparse
 
 from ..errors import SwitchboardError
-from . import change_counter, bulk_new_tables, migrations, pg_copy
+from . import bulk_new_tables, change_counter, migrations, pg_copy
 
 KAMAILIO_SCHEMA_DIRS = {"sqlite": "/usr/share/kamailio/db_sqlite", "postgres": "/usr/share/kamailio/postgres"}
 KAMAILIO_SCHEMA_PACKAGES = {"sqlite": "kamailio-sqlite-modules", "postgres": "kamailio-postgres-modules"}
@@ -28,6 +28,7 @@ LOCK_TIMEOUT = 30  # seconds a run waits for the write lock
 APPLICATION_NAME = "switchboard"  # how PostgreSQL's pg_stat_activity names our sessions
 ADVISORY_KEY = "hashtext('switchboard.pbx')"  # one Switchboard writer per PostgreSQL database
 SQLITE_SUFFIXES = ("", "-wal", "-shm", "-journal")
+BATCH_ROWS = 10000  # rows per fetch of a bulk read on PostgreSQL (query_batched)
 
 
 def parse_dsn(dsn):
@@ -112,6 +113,27 @@ class Database:
     def query(self, sql, params=()):
         self._cursor.execute(self._sql(sql), params)
         return self._cursor.fetchall()
+
+    def query_batched(self, sql, params=()):
+        """query() for a bulk read (a whole table, 100k rows and more). PostgreSQL's rows come through a
+        server-side cursor, BATCH_ROWS at a time: a plain query holds the whole result in the client library's
+        memory beside its Python rows, and the blocks it frees are left as holes among the objects the read
+        keeps (~50 MiB at 100k accounts). A cursor lives in a transaction: outside one, and on SQLite (which
+        hands over rows one by one anyway), this is query()."""
+        if self.engine != "postgres":
+            return self.query(sql, params)
+        from psycopg2.extensions import TRANSACTION_STATUS_IDLE
+        if self.connection.get_transaction_status() == TRANSACTION_STATUS_IDLE:
+            return self.query(sql, params)
+        self.execute("DECLARE sb_batched NO SCROLL CURSOR FOR " + sql, params)
+        rows = []
+        while True:
+            batch = self.query("FETCH FORWARD %d FROM sb_batched" % BATCH_ROWS)
+            rows.extend(batch)
+            if len(batch) < BATCH_ROWS:
+                break
+        self.execute("CLOSE sb_batched")
+        return rows
 
     # -- transactions --------------------------------------------------------
     def begin_read(self):
@@ -321,7 +343,7 @@ class Session:
         self.dsn, self.sip_domain, self.check_mode, self.lock_timeout = dsn, sip_domain, check_mode, lock_timeout
         self.db = None
         self.created = []  # what the write transaction created in the schema
-        self._read_marker = None  # (Database, data_version) of the last snapshot
+        self._read_marker = None  # (Database, data_version, change counter or None) of the last snapshot
         self.read_needed_schema_work = False  # the snapshot was read with a migration or creation rolled back
 
     def __enter__(self):
@@ -376,7 +398,8 @@ class Session:
                 db.ensure_schema()  # an in-memory database, or a migration that is rolled back
                 if self.sip_domain is not None:
                     db.check_domain(self.sip_domain, record=False)
-                self._read_marker = (db, db.data_version())
+                counted = None if self.read_needed_schema_work else change_counter.value(db)
+                self._read_marker = (db, db.data_version(), counted)
                 yield db
         finally:
             if db is self.db:
@@ -385,10 +408,18 @@ class Session:
                 db.close()
 
     def unchanged_since_read(self, db):
-        """Whether nobody committed anything between the snapshot and this write transaction (on PostgreSQL:
-        in the whole cluster, so a busy one is simply read again)."""
+        """Whether nothing the plan reads changed between the snapshot and this write transaction: nobody
+        committed anything at all (on PostgreSQL: in the whole cluster), or the platform's change counter
+        (change_counter.py: triggers on every table the read reads) is where the snapshot saw it. Without the
+        counter, a commit elsewhere (Kamailio's registrations in its location table, another database of the
+        cluster) made the whole platform be read again under the write lock."""
         marker = self._read_marker
-        return marker is not None and marker[0] is db and marker[1] is not None and db.data_version() == marker[1]
+        if marker is None or marker[0] is not db:
+            return False
+        _db, version, counted = marker
+        if version is not None and db.data_version() == version:
+            return True
+        return counted is not None and change_counter.value(db) == counted
 
     def writing(self, recreate_missing=False):
         """The write transaction with the schema created or migrated in it; committed when the body returns,

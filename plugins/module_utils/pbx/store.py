@@ -8,7 +8,10 @@ import dataclasses
 import hashlib
 import ipaddress
 import json
+from operator import itemgetter
+from typing import NamedTuple
 
+from .. import collector
 from ..errors import SwitchboardError
 from ..model import account_numbers
 from .kamailio_rows import Ownership
@@ -39,9 +42,10 @@ JOURNAL_KEY_LENGTH = 64  # sb_journal.object_key
 PEER_GROUP = 1  # the permissions address table's group that allow_source_address("1") checks
 
 
-@dataclasses.dataclass(frozen=True)
-class PbxRows:
-    """What Kamailio's own tables say about one account (HA1s are compared, never shown)."""
+class PbxRows(NamedTuple):
+    """What Kamailio's own tables say about one account (HA1s are compared, never shown). A named tuple, not a
+    dataclass: the read builds one per account (100k), and a frozen dataclass is slower to build and larger;
+    both are immutable and compare by value."""
 
     ha1: str
     ha1b: str
@@ -89,13 +93,14 @@ def _document(kind, table, column, key, text):
 
 
 def _documents(kind, table, column, rows, unreadable):
-    """rows: [(key value, data, ...)] -> [(row, document)]. A damaged row raises DamagedRow, or when
+    """rows: [(key value, data, ...)] -> iterable of (row, document). A damaged row raises DamagedRow, or when
     ``unreadable`` is a list (a read that must not fail, platform_info's) is recorded there and skipped.
-    One JSON parse for all documents first: 100k calls to json.loads cost seconds."""
+    One JSON parse for all documents first: 100k calls to json.loads cost seconds (and the passes over the
+    rows are map()s: they run once per row)."""
     try:
-        documents = json.loads("[%s]" % ",".join(row[1] for row in rows))
-        if len(documents) == len(rows) and all(isinstance(d, dict) for d in documents):
-            return list(zip(rows, documents))
+        documents = json.loads("[%s]" % ",".join(map(itemgetter(1), rows)))
+        if len(documents) == len(rows) and set(map(type, documents)) <= {dict}:
+            return zip(rows, documents)
     except (TypeError, ValueError):
         pass  # one of them is damaged: find which, one by one
     readable = []
@@ -111,27 +116,45 @@ def _documents(kind, table, column, rows, unreadable):
 
 def read_actual(db, domain, tolerant=False):
     """The actual state; a damaged project row raises DamagedRow unless ``tolerant`` (then it is skipped and
-    listed in ``unreadable``)."""
+    listed in ``unreadable``). Everything it builds lives on: the garbage collector waits (collector.py)."""
+    with collector.paused():
+        return _read_actual(db, domain, tolerant)
+
+
+def _keyed(documents, key):
+    """[(row, document)] -> {key value: document with its key field}; the document is the one json.loads made,
+    completed in place (a copy per object costs time and memory with 100k numbers)."""
+    objects = {}
+    for row, document in documents:
+        document[key] = row[0]
+        objects[row[0]] = document
+    return objects
+
+
+def _read_actual(db, domain, tolerant):
     unreadable = [] if tolerant else None
     objects = {}
     for kind, (table, key, _columns) in OBJECT_TABLES.items():
-        objects[kind] = {row[0]: dict(document, **{key: row[0]}) for row, document in _documents(
-            kind, table, key, db.query("SELECT %s, data FROM %s" % (key, table)), unreadable)}
-    for device, index, extension in db.query("SELECT device, idx, extension FROM sb_channels ORDER BY device, idx"):
+        objects[kind] = _keyed(_documents(kind, table, key, db.query_batched("SELECT %s, data FROM %s" % (key, table)),
+                                          unreadable), key)
+    for device, index, extension in db.query_batched("SELECT device, idx, extension FROM sb_channels "
+                                                     "ORDER BY device, idx"):
         if device in objects["devices"]:  # else the device's own row is unreadable
             objects["devices"][device].setdefault("channels", []).append({"index": index, "extension": extension})
     for device in objects["devices"].values():
         device.setdefault("channels", [])
-    accounts, status = {}, {}
-    rows = db.query("SELECT number, data, username, last_status, last_status_date FROM sb_accounts")
+    accounts, status, statuses = {}, {}, {}
+    rows = db.query_batched("SELECT number, data, username, last_status, last_status_date FROM sb_accounts")
     for (number, _json, username, last_status, date), document in _documents(
             "accounts", "sb_accounts", "number", rows, unreadable):
-        document.update(number=number, username=username)
+        document["number"], document["username"] = number, username
         accounts[number] = document
-        status[number] = (last_status, date)
+        # One tuple per distinct status: an apply gives thousands of accounts the same one (memory at 1M).
+        status[number] = statuses.setdefault((last_status, date), (last_status, date))
     objects["accounts"] = accounts
-    _read_peer_addresses(db, objects["trusted_peers"])
     unreadable_usernames = [row[2] for row in rows if row[0] not in accounts]
+    del rows  # the documents' text (~50 MB at 100k accounts) is not kept while Kamailio's rows are read
+    _read_peer_addresses(db, objects["trusted_peers"])
     pbx, unknown_rows = _kamailio(db, Ownership(domain, accounts, unreadable_usernames))
     return Actual(objects, status, pbx, unknown_rows, unreadable or [])
 
@@ -140,24 +163,31 @@ class AccountRows:
     """An account's rows in Kamailio's tables, gathered per username, then made into PbxRows: the one place that
     says what each row means (the full read and the one-account door's read both use it)."""
 
+    NONE = (False, (), None, None)  # no preference row
+
     def __init__(self):
-        self.aliases, self.disabled, self.acl_flag, self.networks = {}, set(), set(), {}
-        self.main_numbers, self.channels = {}, {}
+        self.aliases, self.disabled = {}, set()
+        # username -> [ACL flag set, allowed networks, main number, voice channels]: one record, one lookup per
+        # account when its PbxRows are made (four dicts took four, each a likely cache miss at 100k accounts)
+        self.preferences = {}
 
     def preference(self, username, attribute, value):
+        found = self.preferences.get(username)
+        if found is None:
+            found = self.preferences[username] = [False, [], None, None]
         if attribute == ACL_FLAG:
-            self.acl_flag.add(username)
+            found[0] = True
         elif attribute == ACL_NETWORK:
-            self.networks.setdefault(username, []).append(value)
+            found[1].append(value)
         elif attribute == MAIN_NUMBER:
-            self.main_numbers[username] = value
+            found[2] = value
         elif attribute == CHANNELS:
-            self.channels[username] = int(value) if value.isdigit() else value  # anything else is drift
+            found[3] = int(value) if value.isdigit() else value  # anything else is drift
 
     def pbx_rows(self, username, ha1, ha1b):
+        acl_flag, networks, main_number, channels = self.preferences.get(username, self.NONE)
         return PbxRows(ha1, ha1b, frozenset(self.aliases.get(username, ())), username in self.disabled,
-                       tuple(sorted(self.networks.get(username, ()))) if username in self.acl_flag else None,
-                       main_number=self.main_numbers.get(username), voice_channels=self.channels.get(username))
+                       tuple(sorted(networks)) if acl_flag else None, main_number, channels)
 
 
 def _kamailio(db, owners):
@@ -166,7 +196,7 @@ def _kamailio(db, owners):
     here, account_of, unknown = owners.domain, owners.account_of, []
     found = AccountRows()
     aliases, disabled = found.aliases, found.disabled
-    for row_id, alias, alias_domain, username, domain in db.query(
+    for row_id, alias, alias_domain, username, domain in db.query_batched(
             "SELECT id, alias_username, alias_domain, username, domain FROM dbaliases"):
         # A primary number (most rows) is tested here; the rest by whether the account holds the number.
         stray = None if account_of.get(username) == alias and domain == alias_domain == here else \
@@ -175,19 +205,20 @@ def _kamailio(db, owners):
             unknown.append(stray)
         else:
             aliases.setdefault(username, set()).add(alias)
-    for row_id, username, domain, group in db.query("SELECT id, username, domain, grp FROM grp"):
+    for row_id, username, domain, group in db.query_batched("SELECT id, username, domain, grp FROM grp"):
         if domain != here or username not in account_of:
             unknown.append(owners.user_row("grp", row_id, username, domain, group))
         elif group == "disabled":
             disabled.add(username)
-    for row_id, username, domain, attribute, value in db.query(
+    for row_id, username, domain, attribute, value in db.query_batched(
             "SELECT id, username, domain, attribute, value FROM usr_preferences"):
         if domain != here or username not in account_of:
             unknown.append(owners.user_row("usr_preferences", row_id, username, domain, attribute))
         else:
             found.preference(username, attribute, value)
     pbx = {}
-    for row_id, username, domain, ha1, ha1b in db.query("SELECT id, username, domain, ha1, ha1b FROM subscriber"):
+    for row_id, username, domain, ha1, ha1b in db.query_batched(
+            "SELECT id, username, domain, ha1, ha1b FROM subscriber"):
         if domain != here or username not in account_of:
             unknown.append(owners.user_row("subscriber", row_id, username, domain))
             continue

@@ -82,7 +82,8 @@ start() {
     pid="$(pid_of smsbox "$config")"
     if [[ -z "$pid" ]]; then
         tcp_open "$sendsms" && { echo "$sendsms (Kannel sendsms) is already in use by another process" >&2; return 1; }
-        pid="$(launch smsbox "$log_dir/smsbox.out" "$smsbox" -v 1 "$config")"
+        # -v 2: at info level smsbox's console would show each SMS text, and activation links are secrets
+        pid="$(launch smsbox "$log_dir/smsbox.out" "$smsbox" -v 2 "$config")"
         await smsbox "$pid" "$log_dir/smsbox.out" tcp_open "$sendsms" || return 1
     fi
     status
