@@ -28,7 +28,7 @@ def indexes(dsn):
 
 @pytest.fixture
 def dropped(monkeypatch):
-    """Every index the run drops, by name (the bulk threshold down to one row: five accounts are a bulk)."""
+    """Every index and foreign key the run drops, by name (the bulk threshold down to one row: five accounts are a bulk)."""
     monkeypatch.setattr(bulk_new_tables, "BULK_ROWS", 1)
     names = []
     real_execute = database.Database.execute
