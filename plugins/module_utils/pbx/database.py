@@ -18,7 +18,7 @@ import tempfile
 from urllib.parse import urlparse
 
 from ..errors import SwitchboardError
-from . import change_counter, migrations
+from . import bulk_new_tables, change_counter, migrations, pg_copy
 
 KAMAILIO_SCHEMA_DIRS = {"sqlite": "/usr/share/kamailio/db_sqlite", "postgres": "/usr/share/kamailio/postgres"}
 KAMAILIO_SCHEMA_PACKAGES = {"sqlite": "kamailio-sqlite-modules", "postgres": "kamailio-postgres-modules"}
@@ -81,6 +81,7 @@ class Database:
         self.connection = connection
         self.label = label  # how messages name the database (no password)
         self.schema_work = None  # what the schema needed when this transaction began
+        self.new_tables = set()  # the tables this transaction created: nobody else sees them before its commit
         self._cursor = connection.cursor()
 
     # -- SQL -----------------------------------------------------------------
@@ -94,11 +95,20 @@ class Database:
         rows = list(rows)
         if not rows:
             return
-        if self.engine == "postgres":
-            from psycopg2.extras import execute_batch
-            execute_batch(self._cursor, self._sql(sql), rows, page_size=1000)
-        else:
-            self._cursor.executemany(sql, rows)
+        with bulk_new_tables.built_after(self, sql, len(rows)):
+            if self.engine == "postgres":
+                self._postgres_many(sql, rows)
+            else:
+                with change_counter.counted_once(self, sql, len(rows)):
+                    self._cursor.executemany(sql, rows)
+
+    def _postgres_many(self, sql, rows):
+        copy = pg_copy.copy_form(sql)
+        if copy:
+            pg_copy.copy_rows(self._cursor, copy, rows)
+            return
+        from psycopg2.extras import execute_batch
+        execute_batch(self._cursor, self._sql(sql), rows, page_size=1000)
 
     def query(self, sql, params=()):
         self._cursor.execute(self._sql(sql), params)
@@ -176,10 +186,12 @@ class Database:
 
     def commit(self):
         self.execute("COMMIT")
+        self.new_tables = set()
 
     def rollback_quietly(self):
         """Ends whatever is left of a transaction. Its own errors are never the story: a SQLite that rolled
         back by itself (disk full) or a lost PostgreSQL connection must not hide the real cause."""
+        self.new_tables = set()
         with contextlib.suppress(Exception):
             if self.engine == "sqlite" and self.connection.in_transaction:
                 self.execute("ROLLBACK")
@@ -215,11 +227,10 @@ class Database:
         work = self.plan_schema()
         if work.dropped and not recreate_missing:
             raise SwitchboardError(migrations.dropped_message(work.dropped))
-        for table, _owner in work.dropped:
-            for statement in work.missing_sql[table]:
-                self.execute(migrations.for_engine(statement, self.engine))
-        for statement in work.sql:
+        executed = [statement for table, _owner in work.dropped for statement in work.missing_sql[table]] + work.sql
+        for statement in executed:
             self.execute(migrations.for_engine(statement, self.engine))
+        self.new_tables.update(table for statement in executed for table in migrations.tables_in(statement))
         return work.created + ["%s (recreated empty)" % table for table, _owner in work.dropped]
 
     def check_domain(self, sip_domain, record):

@@ -74,9 +74,12 @@ class DamagedRow(SwitchboardError):
                          % (table, column, key, OBJECT_NAMES[kind], key, detail))
 
 
+_DATA_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"))  # one encoder: json.dumps makes one per call
+
+
 def _data(kind, obj, key_field):
     skipped = NOT_IN_DATA.get(kind, (key_field,))
-    return json.dumps({k: v for k, v in obj.items() if k not in skipped}, sort_keys=True, separators=(",", ":"))
+    return _DATA_JSON.encode({k: v for k, v in obj.items() if k not in skipped})
 
 
 def _document(kind, table, column, key, text):
