@@ -63,6 +63,10 @@ def test_role_runs_kannel_that_delivers_and_stops_by_pid(playbook, tmp_path):
         log = (base / "log" / ("fakesmsc-%d.log" % smsc)).read_text()
         received = [line for line in log.splitlines() if kannel_support.RECEIVED_LINE.search(line)]
         assert len(received) == 1 and received[0].endswith("<Switchboard +393471234567 text from the role's Kannel>")
+        # only the phone side holds the text: an activation SMS's text is a one-time link
+        gateway_logs = [path for path in (base / "log").iterdir() if not path.name.startswith("fakesmsc")]
+        assert {path.name for path in gateway_logs} >= {"smsbox.log", "smsbox.out", "bearerbox.log"}
+        assert not [path.name for path in gateway_logs if "from the role's Kannel" in path.read_text("utf-8", "replace")]
     finally:
         playbook.run(playbook=str(site), extra_vars=dict(role_vars, sms_gateway_state="stopped"))
     assert not list(run_dir.glob("*.pid"))
