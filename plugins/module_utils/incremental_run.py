@@ -227,12 +227,12 @@ class Scope:
         taken = {entry.obj["username"] for entry in self.whole.entries["accounts"]}
         chosen = []
         while len(chosen) < len(unnamed):
-            candidates = {_generate_username(taken) for _ in range(len(unnamed) - len(chosen))}
+            candidates = {_generate_username(taken) for _attempt in range(len(unnamed) - len(chosen))}
             chosen.extend(sorted(candidates - scoped_read.usernames_taken(db, candidates)))
             taken |= candidates
         entries = list(entries)
         for i, username in zip(unnamed, chosen):
-            entries[i] = dataclasses.replace(entries[i], obj=dict(entries[i].obj, username=username))
+            entries[i] = dataclasses.replace(entries[i], obj={**entries[i].obj, "username": username})
         return entries
 
     def declared(self):

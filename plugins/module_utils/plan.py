@@ -68,7 +68,7 @@ def _differences(before, after, path, found):
     elif type(before) in PLAIN_VALUES:
         if before != after:
             found.append(path)
-    elif type(before) is dict and all(map(_plain_key, before.keys() | after.keys())):
+    elif before.__class__ is dict and all(map(_plain_key, before.keys() | after.keys())):
         _mapping_differences(before, after, path, found)
     elif not _identical(before, after):  # lists: DeepDiff's own diff of moved and changed items
         from deepdiff import DeepDiff
@@ -78,7 +78,7 @@ def _differences(before, after, path, found):
 
 def _plain_key(key):
     """DeepDiff writes it root['key'] (no quotes inside) and never skips it (it skips '__private' keys)."""
-    return type(key) is str and key.isidentifier() and not key.startswith("_")
+    return key.__class__ is str and key.isidentifier() and not key.startswith("_")
 
 
 def _mapping_differences(before, after, path, found):

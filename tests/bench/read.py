@@ -57,7 +57,7 @@ def measure_here(dsn):
 
 def measured(dsn, count, repeat):
     runs = []
-    for _ in range(repeat):
+    for _run in range(repeat):
         done = subprocess.run([sys.executable, __file__, "--measure", dsn], capture_output=True, text=True, check=True)
         runs.append(json.loads(done.stdout))
         if runs[-1]["accounts"] != count:

@@ -41,8 +41,8 @@ def dropped(monkeypatch):
     return names
 
 
-def test_the_apply_that_creates_the_schema_leaves_every_index_as_a_schema_made_alone(tmp_path, pbx_dsn, dropped,
-                                                                                    request):
+def test_the_apply_that_creates_the_schema_leaves_every_index_as_a_schema_made_alone(
+        tmp_path, pbx_dsn, dropped, request):
     write_state(tmp_path / "state", {"s.yml": STATE})
     result = engine.run(engine.Options(str(tmp_path / "state"), pbx_dsn, SIP_DOMAIN, report_dir=str(tmp_path / "r")))
     assert result["message"] == "created 5 accounts and 1 group"

@@ -294,7 +294,7 @@ def test_incremental_runs_equal_complete_runs(tmp_path, twins, mode, monkeypatch
     paths = {"incremental": 0, "problems": 0, "unchanged": 0}
     for step in range(40):
         files, passwords, deleted = copy.deepcopy(both.files), dict(both.passwords), list(editor.deleted)
-        what = [editor.edit(files, passwords) for _ in range(editor.random.randrange(1, 4))]
+        what = [editor.edit(files, passwords) for _edit in range(editor.random.randrange(1, 4))]
         try:
             path = both.step(files, passwords)
         except AssertionError as failed:
@@ -333,8 +333,8 @@ def applied(tmp_path, pbx_dsn):
 
 
 def run(tmp_path, dsn, **changes):
-    return engine.run(options(tmp_path, dsn, tmp_path / "cache", **dict({"passwords": {n: PASSWORDS[n] for n in DESKS[:4]}},
-                                                                       **changes)))
+    passwords = {"passwords": {n: PASSWORDS[n] for n in DESKS[:4]}}
+    return engine.run(options(tmp_path, dsn, tmp_path / "cache", **dict(passwords, **changes)))
 
 
 def edit_owner(tmp_path, owner):

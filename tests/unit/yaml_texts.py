@@ -36,7 +36,7 @@ ADMITTED_PLAIN = ["a", "b", "key", "Desk 4", "x1", "0", "1", "42", "-7", "123456
                   "null", "~", "10.0.0.1", "0.0.0.0/0", "10.0.0.0/8", "a:b", "http://x:80/y", "a#b", "a,b", "o'neil",
                   'say "hi"', "a - b", "Zoë", "名前", "d0", "user@example.com", "Desk-password-1", "a b  c", "a[b]", "x-"]
 ADMITTED_QUOTED = list("1:#-,[]{}&*!|>%@`?'\"") + ["é", "''", "yes", "010", "Desk ", "42", ": ", " #", "+39", "x", "a b",
-                                                     "o'neil", "10.0.0.1", "a:b", "a#b", "a,b", "-", "_", ".", "a", "b", " "] * 6
+                                                   "o'neil", "10.0.0.1", "a:b", "a#b", "a,b", "-", "_", ".", "a", "b", " "] * 6
 
 
 def texts(plains, keys, quoted_characters):
@@ -75,10 +75,10 @@ def texts(plains, keys, quoted_characters):
         step = draw(st.sampled_from([1, 2, 2, 2, 3, 4]))
         lines = []
         if depth > 0 and (draw(st.booleans()) if sequence is None else sequence):
-            for _ in range(draw(st.integers(1, 3))):
+            for _item in range(draw(st.integers(1, 3))):
                 lines.append(pad + "-" + draw(entry(indent, step, depth)))
         else:
-            for _ in range(draw(st.integers(1, 4))):
+            for _pair in range(draw(st.integers(1, 4))):
                 colon = draw(st.sampled_from([":"] * 20 + [" :", ":  "]))
                 lines.append(pad + draw(key) + colon + draw(value(indent, step, depth)))
         return "\n".join(lines)
@@ -141,7 +141,7 @@ MUTATIONS = list(" \n-:#'\",[]{}?&*!|>") + ["  ", "\n  ", ": ", "- ", "\n- ", "0
 def _mutated(draw, text):
     """Now and then a few random edits: texts that are almost YAML are where one parser may accept what the other
     refuses."""
-    for _ in range(draw(st.sampled_from([0] * 6 + [1, 2, 3]))):
+    for _mutation in range(draw(st.sampled_from([0] * 6 + [1, 2, 3]))):
         at = draw(st.integers(0, len(text)))
         cut = draw(st.integers(0, 2))
         text = text[:at] + draw(st.sampled_from(MUTATIONS + [""])) + text[at + cut:]
@@ -150,12 +150,12 @@ def _mutated(draw, text):
 
 def same(a, b):
     """Equal with the same types all the way down (bool is not int, WrittenInt is not int) and the same key order."""
-    if type(a) is not type(b):
+    if a.__class__ is not b.__class__:
         return False
-    if type(a) is dict:
+    if a.__class__ is dict:
         return list(a) == list(b) and all(same(a[k], b[k]) and same(k, kb) for k, kb in zip(a, b))
-    if type(a) is list:
+    if a.__class__ is list:
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-    if type(a) is float and math.isnan(a):
+    if a.__class__ is float and math.isnan(a):
         return math.isnan(b)
     return a == b

@@ -55,7 +55,7 @@ def _text(value):
     """A parameter as COPY's text format writes it: NULL is \\N, the four special characters escaped."""
     if value is None:
         return "\\N"
-    text = value if type(value) is str else str(value)
+    text = value if value.__class__ is str else str(value)
     return text.translate(_ESCAPES) if _SPECIAL.search(text) else text
 
 
