@@ -26,6 +26,7 @@ the complete run then loads while it reads, as it always does.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import os
 
@@ -232,7 +233,9 @@ class Scope:
             taken |= candidates
         entries = list(entries)
         for i, username in zip(unnamed, chosen):
-            entries[i] = dataclasses.replace(entries[i], obj={**entries[i].obj, "username": username})
+            entry = copy.copy(entries[i])  # the Entry with its generated username; the declared one stays as it was
+            entry.obj = dict(entry.obj, username=username)
+            entries[i] = entry
         return entries
 
     def declared(self):
