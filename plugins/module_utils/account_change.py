@@ -17,7 +17,7 @@ from .errors import InvalidState, Problem
 from .loader import Document
 from .model import declared_form
 from .pbx import scoped_read
-from .plan import ACTIVATED, _generate_username
+from .plan import ACTIVATED, generate_username
 
 SOURCE = "sip_account"  # how messages name the ad-hoc account
 # Taking an account out of service is never held up by what was already wrong before the change.
@@ -59,7 +59,7 @@ class AccountChange:
         """The planner checks a generated username against the accounts it was given; only a few were read
         here, so the username is chosen against the whole platform, by indexed look-ups."""
         while True:
-            username = _generate_username(())
+            username = generate_username(())
             if not scoped_read.username_taken(db, username):
                 return username
 

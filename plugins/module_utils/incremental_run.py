@@ -37,7 +37,7 @@ from .model import KEY_FIELD
 from .parse_cache import ParseCache
 from .pbx import change_counter, scoped_read
 from .pbx.database import Session
-from .plan import MERGED, _generate_username
+from .plan import MERGED, generate_username
 from .report import counted, named
 from .state_schema import KINDS
 from .unchanged_run import password_bucket, vouched_record
@@ -228,7 +228,7 @@ class Scope:
         taken = {entry.obj["username"] for entry in self.whole.entries["accounts"]}
         chosen = []
         while len(chosen) < len(unnamed):
-            candidates = {_generate_username(taken) for _attempt in range(len(unnamed) - len(chosen))}
+            candidates = {generate_username(taken) for _attempt in range(len(unnamed) - len(chosen))}
             chosen.extend(sorted(candidates - scoped_read.usernames_taken(db, candidates)))
             taken |= candidates
         entries = list(entries)

@@ -231,7 +231,7 @@ class Planner:
                     self._password_given(entry) or self._credential_lost(entry, account, status)):
                 continue  # a password given but not usable is reported by _password
             if not account["username"]:
-                account["username"] = _generate_username(taken_usernames)
+                account["username"] = generate_username(taken_usernames)
             taken_usernames.add(account["username"])
             final_usernames.setdefault(account["username"], []).append((key, entry))
             rows = self._pbx_rows(account, password, current, status, networks)
@@ -424,7 +424,7 @@ class Planner:
                                  % (number, listed["group"], entry.obj["group"]), "a number is used in its own group")
 
 
-def _generate_username(taken):
+def generate_username(taken):
     while True:
         candidate = str(10 ** 9 + secrets.randbelow(9 * 10 ** 9))
         if candidate not in taken:

@@ -453,7 +453,7 @@ def test_the_bench_edit_takes_the_incremental_path_through_ansible_playbook(play
 def test_a_new_account_gets_a_username_free_on_the_whole_platform_and_state(tmp_path, applied, monkeypatch):
     """The plan would choose among the accounts read only: the incremental run chooses against all of them."""
     candidates = iter(["d03", "x1", "5550001"])  # on the platform only, declared only, free
-    monkeypatch.setattr(incremental_run, "_generate_username", lambda taken: next(c for c in candidates if c not in taken))
+    monkeypatch.setattr(incremental_run, "generate_username", lambda taken: next(c for c in candidates if c not in taken))
     path = tmp_path / "state" / "a.yml"
     accounts = yaml.safe_load(path.read_text())["accounts"][:3]  # d03 leaves the state: merged mode keeps it
     accounts += [{"number": DESKS[4], "group": "desks", "type": "snom"}, dict(desk(5), username="x1")]

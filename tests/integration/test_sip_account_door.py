@@ -137,7 +137,7 @@ def test_a_generated_username_is_free_on_the_whole_platform(tmp_path, pbx_dsn, m
     options = engine.Options(str(state), pbx_dsn, SIP_DOMAIN, report_dir=str(tmp_path / "reports"))
     engine.run(options)
     candidates = itertools.cycle(["4101", "4102"])  # the same again if the door reads twice (a commit elsewhere)
-    monkeypatch.setattr(account_change, "_generate_username", lambda taken: next(candidates))
+    monkeypatch.setattr(account_change, "generate_username", lambda taken: next(candidates))
     engine.reconcile_account(engine.Options(None, pbx_dsn, SIP_DOMAIN, passwords={"+390212345602": "Desk-4102-pw"},
                                             report_dir=str(tmp_path / "reports")),
                              "+390212345602", {"group": "office", "type": "snom"}, "present")

@@ -16,7 +16,7 @@ import json
 
 from ..errors import SwitchboardError
 from ..model import account_numbers
-from .store import OBJECT_TABLES, PREFERENCES, AccountRows, Actual, _read_peer_addresses
+from .store import OBJECT_TABLES, PREFERENCES, AccountRows, Actual, read_peer_addresses
 
 BATCH = 500  # keys per IN (...) list: well within the parameters any SQLite build or PostgreSQL takes
 
@@ -166,7 +166,7 @@ def _trusted_peers(db):
     table, key, _columns = OBJECT_TABLES["trusted_peers"]
     peers = {name: dict(_document(table, key, name, data), **{key: name})
              for name, data in db.query("SELECT %s, data FROM %s" % (key, table))}
-    _read_peer_addresses(db, peers)
+    read_peer_addresses(db, peers)
     return peers
 
 

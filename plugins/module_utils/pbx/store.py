@@ -154,7 +154,7 @@ def _read_actual(db, domain, tolerant):
     objects["accounts"] = accounts
     unreadable_usernames = [row[2] for row in rows if row[0] not in accounts]
     del rows  # the documents' text (~50 MB at 100k accounts) is not kept while Kamailio's rows are read
-    _read_peer_addresses(db, objects["trusted_peers"])
+    read_peer_addresses(db, objects["trusted_peers"])
     pbx, unknown_rows = _kamailio(db, Ownership(domain, accounts, unreadable_usernames))
     return Actual(objects, status, pbx, unknown_rows, unreadable or [])
 
@@ -229,7 +229,7 @@ def _kamailio(db, owners):
 UNTAGGED = "untagged-"  # the name a trusted address row without a tag (a peer's name) is shown under
 
 
-def _read_peer_addresses(db, peers):
+def read_peer_addresses(db, peers):
     """A trusted peer's address is what Kamailio trusts: the address row, not the project's copy.
     A row no project row names is a trusted peer too (shown, removed in overridden mode)."""
     addresses = {}
