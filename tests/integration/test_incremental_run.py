@@ -249,10 +249,12 @@ class Editor:
 
 
 class Twins:
-    """The same states applied to two databases: incrementally to one, by complete runs to the other."""
+    """The same states applied to two databases: incrementally to one, by complete runs to the other. ``cold``: every
+    run on the incremental side starts with an empty parse cache, as in a fresh CI container."""
 
-    def __init__(self, tmp_path, dsns, mode, monkeypatch):
+    def __init__(self, tmp_path, dsns, mode, monkeypatch, cold=False):
         self.tmp_path, self.dsns, self.mode, self.monkeypatch = tmp_path, dsns, mode, monkeypatch
+        self.cold_caches = itertools.count() if cold else None
         self.files, self.passwords = base_state(), dict(PASSWORDS)
         write_state(tmp_path / "state", self.files)
         told, paths = self._both(self.passwords)
@@ -260,15 +262,16 @@ class Twins:
 
     def _both(self, passwords):
         incremental_dsn, complete_dsn = self.dsns
-        told, path = outcome(lambda: engine.run(self._options(incremental_dsn, passwords)))
+        cache = self.tmp_path / ("cache" if self.cold_caches is None else "ci-cache-%d" % next(self.cold_caches))
+        told, path = outcome(lambda: engine.run(self._options(incremental_dsn, passwords, cache)))
         with self.monkeypatch.context() as patched:  # as if no record vouched for an incremental run
             patched.setattr(incremental_run, "_record", lambda options, inputs: None)
             expected, complete_path = outcome(lambda: engine.run(self._options(complete_dsn, passwords)))
         assert told == expected
         return told, (path, complete_path)
 
-    def _options(self, dsn, passwords):
-        return options(self.tmp_path, dsn, self.tmp_path / "cache", mode=self.mode, passwords=passwords)
+    def _options(self, dsn, passwords, cache=None):
+        return options(self.tmp_path, dsn, cache or self.tmp_path / "cache", mode=self.mode, passwords=passwords)
 
     def step(self, files, passwords=None):
         """Both databases given the edited state: the same report or problems, the same rows. Returns "problems"
@@ -290,7 +293,17 @@ class Twins:
 
 @pytest.mark.parametrize("mode", ["merged", "overridden"])
 def test_incremental_runs_equal_complete_runs(tmp_path, twins, mode, monkeypatch):
-    both, editor = Twins(tmp_path, twins, mode, monkeypatch), Editor(mode)
+    random_edits(Twins(tmp_path, twins, mode, monkeypatch), Editor(mode))
+
+
+@pytest.mark.parametrize("twins", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("mode", ["merged", "overridden"])
+def test_incremental_runs_without_the_parse_cache_equal_complete_runs(tmp_path, twins, mode, monkeypatch):
+    """A fresh CI container: no earlier version of a changed file is known, every object it declares is planned."""
+    random_edits(Twins(tmp_path, twins, mode, monkeypatch, cold=True), Editor("cold " + mode))
+
+
+def random_edits(both, editor):
     paths = {"incremental": 0, "problems": 0, "unchanged": 0}
     for step in range(40):
         files, passwords, deleted = copy.deepcopy(both.files), dict(both.passwords), list(editor.deleted)
@@ -407,7 +420,7 @@ def test_a_changed_secret_is_planned_for_the_accounts_of_its_bucket(tmp_path, ap
                                               "that run left it")
 
 
-def test_a_changed_group_mode_or_lost_cache_entry_forces_the_complete_run(tmp_path, applied):
+def test_a_changed_group_or_mode_forces_the_complete_run(tmp_path, applied):
     changed = dict(PASSWORDS, **{DESKS[0]: "Another-desk-pw"})
     edit_owner(tmp_path, "Ada")
     assert run(tmp_path, applied, passwords={n: changed[n] for n in DESKS[:4]})["run"] == "incremental"
@@ -420,13 +433,35 @@ def test_a_changed_group_mode_or_lost_cache_entry_forces_the_complete_run(tmp_pa
     edit_owner(tmp_path, "Grace")
     result = run(tmp_path, applied, passwords={n: changed[n] for n in DESKS[:4]}, mode="overridden")
     assert result["run"] == "complete" and result["changes"] == ["update accounts/+390212345600 (owner)"]
+
+
+def test_a_ci_container_without_the_parse_cache_plans_every_object_of_the_changed_file(tmp_path, applied):
     edit_owner(tmp_path, "Ada")
-    result = run(tmp_path, applied, passwords={n: changed[n] for n in DESKS[:4]}, mode="overridden",
-                 cache_dir=str(tmp_path / "another-cache"))
-    assert result["run"] == "complete" and result["changes"] == ["update accounts/+390212345600 (owner)"]
+    planned = run(tmp_path, applied, check_mode=True, cache_dir=str(tmp_path / "ci-cache"))
+    assert planned["run"] == "incremental" and planned["changes"] == ["update accounts/+390212345600 (owner)"]
+    assert planned["summary_text"][1].endswith(" UTC (4 objects, and what they touch; every object of a.yml, whose "
+                                               "earlier version the parse cache does not have); the rest of the "
+                                               "platform is as that run left it")
+
+
+def test_a_group_in_a_file_of_unknown_earlier_version_forces_the_complete_run(tmp_path, applied):
+    """Accounts inherit from a group: unless the earlier version shows it unchanged, every account is planned."""
+    path = tmp_path / "state" / "a.yml"
+    path.write_text(yaml.safe_dump(dict(yaml.safe_load(path.read_text()), groups=[{"name": "others"}])))
+    assert run(tmp_path, applied)["run"] == "complete"  # a new group
+    edit_owner(tmp_path, "Ada")
+    assert run(tmp_path, applied)["run"] == "incremental"
     edit_owner(tmp_path, "Grace")
-    assert run(tmp_path, applied, passwords={n: changed[n] for n in DESKS[:4]}, mode="overridden",
-               cache_dir=str(tmp_path / "another-cache"))["run"] == "incremental"
+    result = run(tmp_path, applied, cache_dir=str(tmp_path / "ci-cache"))
+    assert result["run"] == "complete" and result["changes"] == ["update accounts/+390212345600 (owner)"]
+
+
+def test_more_changed_objects_than_reads_by_key_are_worth_take_the_complete_run(tmp_path, applied, monkeypatch):
+    monkeypatch.setattr(incremental_run, "MAX_CHANGED", 3)
+    edit_owner(tmp_path, "Ada")
+    assert run(tmp_path, applied)["run"] == "incremental"
+    edit_owner(tmp_path, "Grace")
+    assert run(tmp_path, applied, cache_dir=str(tmp_path / "ci-cache"))["run"] == "complete"  # a.yml's 4 accounts
 
 
 def test_the_bench_edit_takes_the_incremental_path_through_ansible_playbook(playbook, tmp_path):
@@ -476,11 +511,18 @@ def test_a_number_of_an_account_that_left_earlier(tmp_path, twins, mode, monkeyp
     assert both.step(files) == ("problems" if mode == "merged" else "incremental")
 
 
-def test_an_emptied_file_deletes_what_it_declared_in_overridden_mode(tmp_path, applied):
+@pytest.mark.parametrize("cache", ["cache", "ci-cache"])
+@pytest.mark.parametrize("emptied", [True, False])
+def test_an_emptied_file_deletes_what_it_declared_in_overridden_mode(tmp_path, applied, cache, emptied):
+    """Without the parse cache (ci-cache), what the file declared is found on the platform: declared nowhere now."""
     write_state(tmp_path / "state", {"org.yml": {"groups": STATE["groups"]}, "a.yml": {"accounts": STATE["accounts"][:3]},
                                      "b.yml": {"accounts": STATE["accounts"][3:]}})
     assert run(tmp_path, applied, mode="overridden")["run"] == "complete"  # another mode: complete
-    (tmp_path / "state" / "b.yml").write_text("# moved away\n")
-    result = run(tmp_path, applied, mode="overridden", passwords={n: PASSWORDS[n] for n in DESKS[:3]})
+    if emptied:
+        (tmp_path / "state" / "b.yml").write_text("# moved away\n")
+    else:
+        (tmp_path / "state" / "b.yml").unlink()
+    result = run(tmp_path, applied, mode="overridden", passwords={n: PASSWORDS[n] for n in DESKS[:3]},
+                 cache_dir=str(tmp_path / cache))
     assert result["run"] == "incremental" and result["changes"] == ["delete accounts/+390212345603"]
     assert db_rows(applied, "SELECT count(*) FROM subscriber WHERE username = 'd03'") == [(0,)]

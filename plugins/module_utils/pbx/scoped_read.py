@@ -74,6 +74,12 @@ def _objects(db, kind, keys):
     return {name: dict(_document(table, key, name, data), **{key: name}) for name, data in rows}
 
 
+def object_keys(db, kind):
+    """The keys of every object of ``kind`` on the platform (one narrow query: no data column is read)."""
+    table, key = ("sb_accounts", "number") if kind == "accounts" else OBJECT_TABLES[kind][:2]
+    return {row[0] for row in db.query_batched("SELECT %s FROM %s" % (key, table))}
+
+
 def username_taken(db, username):
     """Whether an account or a subscriber row (even one of another domain) has this username."""
     return bool(usernames_taken(db, [username]))
@@ -170,15 +176,19 @@ def _trusted_peers(db):
     return peers
 
 
+def _versions_and_stored(devices, stored):
+    return [device for both in devices.values() for device in both if device] + list(stored.values())
+
+
 def read_objects_scope(db, domain, accounts, numbers, devices):
     """The Actual that the changes of many objects need (an incremental run). ``accounts``: {number: [the account
     as it was and as it is wanted, None for a side that does not exist]}; ``numbers``: inventory numbers;
     ``devices``: {name: [the device as it was and as it is wanted]}.
 
     Read: those objects; the accounts holding any number they name or having a username they name; every device
-    with a channel bound to one of those accounts or to an extension a changed device names (with all its
-    channels); the inventory rows of every number of the accounts read; the small tables (profiles, network
-    lists, groups, trusted peers) whole; the Kamailio rows of the accounts read, in this domain. Rows that no
+    with a channel bound to one of those accounts or to an extension a changed device names or has stored (with
+    all its channels); the inventory rows of every number of the accounts read; the small tables (profiles,
+    network lists, groups, trusted peers) whole; the Kamailio rows of the accounts read, in this domain. Rows that no
     account owns are not looked for: an incremental run runs only on a platform that has none."""
     versions = [a for both in accounts.values() for a in both if a]
     named_numbers = {n for a in versions for n, _role in account_numbers(a)} | set(numbers) | set(accounts)
@@ -186,11 +196,14 @@ def read_objects_scope(db, domain, accounts, numbers, devices):
     by_username, by_username_status = _accounts(db, "username", [a.get("username") for a in versions])
     found.update(by_username)
     status.update(by_username_status)
-    extensions = set(accounts) | {channel.get("extension") for both in devices.values() for device in both if device
+    stored_devices = _whole_devices(db, devices)
+    # The stored channels too: a device's earlier version may be unknown (incremental_run: not in the parse cache).
+    extensions = set(accounts) | {channel.get("extension") for device in _versions_and_stored(devices, stored_devices)
                                   for channel in device.get("channels") or []}
-    holding = [row[0] for row in _in_batches(db, "SELECT DISTINCT device FROM sb_channels WHERE extension IN (%s)",
-                                             extensions)]
+    holding = {row[0] for row in _in_batches(db, "SELECT DISTINCT device FROM sb_channels WHERE extension IN (%s)",
+                                             extensions)}
     inventory = _objects(db, "numbers", named_numbers | {n for a in found.values() for n, _role in account_numbers(a)})
     objects = dict(read_referable(db), numbers=inventory, accounts=found,
-                   devices=_whole_devices(db, set(devices) | set(holding)), trusted_peers=_trusted_peers(db))
+                   devices=dict(stored_devices, **_whole_devices(db, holding - set(stored_devices))),
+                   trusted_peers=_trusted_peers(db))
     return Actual(objects, status, _pbx_rows(db, domain, [a["username"] for a in found.values()]))
