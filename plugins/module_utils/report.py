@@ -5,11 +5,11 @@
 from __future__ import annotations
 
 import datetime
-import json
 import os
 
 from . import unmanaged
 from .errors import SwitchboardError
+from .json_text import compact_bytes
 from .model import declared_form
 
 MASK = "********"
@@ -78,9 +78,8 @@ def write_plan_file(report_dir, descriptions, counts, meta, keep=KEEP_PLAN_FILES
     path = os.path.join(report_dir, "plan-%s.json" % stamp)
     try:
         os.makedirs(report_dir, mode=0o700, exist_ok=True)
-        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
-            # dumps, not dump: dump never takes the C encoder (15 s of a 65k-object apply), the bytes are the same
-            handle.write(json.dumps(dict(meta, summary=counts, changes=descriptions), sort_keys=True, separators=(",", ":")))
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as handle:
+            handle.write(compact_bytes(dict(meta, summary=counts, changes=descriptions)))
     except OSError as exc:
         raise SwitchboardError("cannot write the plan report to %r: %s" % (path, exc.strerror))
     _prune_plan_files(report_dir, keep)

@@ -88,8 +88,10 @@ def test_the_plan_playbook_reads_as_sentences(playbook):
     path = playbook.state_dir / "field-sales.yml"
     path.write_text(path.read_text().replace("owner: Marco Bianchi", "owner: Marco Bianchi-Verdi"))
     output = playbook.run(playbook="playbooks/plan.yml")
-    assert messages(output)[:2] == ["would update 1 account (check mode: nothing was written)",
-                                    "would update account: +393489876543"]
+    told = messages(output)
+    assert [told[0], told[2]] == ["would update 1 account (check mode: nothing was written)",
+                                  "would update account: +393489876543"]
+    assert told[1].startswith("incremental run: read and planned only what changed in field-sales.yml since the run of ")
     assert not NO_DICT.search(output)
 
 

@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 from .. import collector
 from ..errors import SwitchboardError
+from ..json_text import compact
 from ..model import account_numbers
 from .kamailio_rows import Ownership
 
@@ -74,12 +75,9 @@ class DamagedRow(SwitchboardError):
                          % (table, column, key, OBJECT_NAMES[kind], key, detail))
 
 
-_DATA_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"))  # one encoder: json.dumps makes one per call
-
-
 def _data(kind, obj, key_field):
     skipped = NOT_IN_DATA.get(kind, (key_field,))
-    return _DATA_JSON.encode({k: v for k, v in obj.items() if k not in skipped})
+    return compact({k: v for k, v in obj.items() if k not in skipped})
 
 
 def _document(kind, table, column, key, text):
@@ -375,8 +373,18 @@ class Writer:
                             "VALUES ('', ?, ?, ?, ?, ?)", preferences)
 
     def journal(self, changes):
+        fields_text = {}  # 210k changes share a few lists of fields: each is encoded once
         self.db.executemany("INSERT INTO sb_journal (at, kind, object_key, action, fields) VALUES (?, ?, ?, ?, ?)",
-                            [(self.now, c.kind, _journal_key(c.key), c.action, json.dumps(c.fields)) for c in changes])
+                            [(self.now, c.kind, _journal_key(c.key), c.action, _fields_text(fields_text, c.fields))
+                             for c in changes])
+
+
+def _fields_text(known, fields):
+    key = tuple(fields)
+    text = known.get(key)
+    if text is None:
+        text = known[key] = json.dumps(fields)
+    return text
 
 
 def _journal_key(key):
