@@ -7,15 +7,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
-import multiprocessing
-import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 
 from . import declared as declared_state
 from . import activation, audit, dispatch, gather, incremental_run, phase_timings, progress, report, search, unchanged_run
 from .account_change import AccountChange
-from .child_process import die_with_parent
 from .collector import paused
 from .errors import InvalidState, SwitchboardError
 from .pbx import change_counter, server
@@ -126,8 +122,7 @@ def _reconcile(options, load_declared, select, read, run_fingerprint):
     with Session(options.dsn, options.sip_domain, options.check_mode, options.lock_timeout) as pbx:
         with pbx.reading() as db, phase_timings.phase("read"):
             snapshot = read(db, options.sip_domain)
-        with phase_timings.phase("waiting for the load"):
-            declared, warnings = load_declared()
+        declared, warnings = load_declared()  # its wait for the file checkers is timed as "waiting for the load"
         with phase_timings.phase("plan"):
             changes, unmanaged = _plan(declared, snapshot, options, select)
         with pbx.writing() as db:
@@ -222,8 +217,8 @@ def load_arguments(options):
 
 @paused()  # the declared model, the platform and the plan all live until the run ends (collector.py)
 def run(options):
-    """One complete run; its result's ``timings`` are the seconds per phase (make bench), the load's
-    measured in its own process (it overlaps the read: "waiting for the load" is what it adds)."""
+    """One complete run; its result's ``timings`` are the seconds per phase (make bench); the file checks overlap
+    the read ("(in parallel)"): "waiting for the load" is what they add."""
     phase_timings.taken()  # an earlier run in this process is not this one
     started = time.monotonic()
     result = _run(options)
@@ -254,15 +249,14 @@ def _run(options):
 
 @contextlib.contextmanager
 def loading_meanwhile(options, known=None):
-    """Yields load_declared(): the state files load in a second process while this one reads the database."""
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"),
-                             initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
-        loading = pool.submit(phase_timings.timed_call, declared_state.load, *load_arguments(options), known=known)
-        yield _loading_shown(options, lambda: phase_timings.unpacked(loading))
+    """Yields load_declared(): the state files are parsed and checked by worker processes while this one reads the
+    database; load_declared() validates them across files here (declared.Loading)."""
+    with declared_state.Loading(*load_arguments(options), known=known, meanwhile=True) as loading:
+        yield _loading_shown(options, loading.finish)
 
 
 def _loading_shown(options, load):
-    """The forked loader's output goes to /dev/null (child_process): its progress is told from here."""
+    """The forked checkers' output goes to /dev/null (child_process): the load's progress is told from here."""
     def loaded():
         result = load()
         progress.tick(options.progress, progress.LOADING, 1, 1)

@@ -165,9 +165,9 @@ run:
   sample: incremental
 timings:
   description:
-    - "Wall seconds per phase of the run (C(make bench) prints them). The state loads in a second process while
-      the platform is read; its phases are marked C((in parallel)), and C(waiting for the load) is what it adds
-      to C(total)."
+    - "Wall seconds per phase of the run (C(make bench) prints them). The state files are parsed and checked by
+      worker processes while the platform is read; that phase is marked C((in parallel)), and C(waiting for the
+      load) is what it adds to C(total)."
   returned: always
   type: dict
   sample: {read: 1.9, "waiting for the load": 0.4, plan: 2.1, report: 0.3, write: 0.01, total: 5.2}
