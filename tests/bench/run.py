@@ -233,8 +233,8 @@ def print_ratios(table):
 
 def print_phases(table):
     """Seconds per phase of each complete run; 'Ansible and start-up' is the wall time the engine did not see.
-    (In brackets: the state loaded in a second process while the database was read; its cost on the
-    critical path is 'waiting for the load'.)"""
+    (In brackets: the state files parsed and checked by worker processes while the database was read; their cost
+    on the critical path is 'waiting for the load'.)"""
     runs = [label for label, figures in table.items() if figures.get("timings")]
     print("  by phase (s), (in parallel)%16s" % "" + "".join("%12s" % short(label) for label in runs))
     for phase in PHASES + ("other in the engine", "Ansible and start-up"):

@@ -1,4 +1,4 @@
-"""If only the module process dies (OOM killer, kill -9), its forked state loader must not live on holding
+"""If only the module process dies (OOM killer, kill -9), its forked file checkers must not live on holding
 Ansible's pipes: ansible-playbook fails promptly and no child of the module remains."""
 
 import json
@@ -41,8 +41,8 @@ def alive(pid):
         return False
 
 
-def module_and_loader(under):
-    """The module process (running Ansible's payload, below ``under``) once it has forked its loader."""
+def module_and_checkers(under):
+    """The module process (running Ansible's payload, below ``under``) once it has forked its file checkers."""
     table = processes()
     for pid, (parent, command) in table.items():
         if _runs_payload(command) and not _runs_payload(table.get(parent, (0, ""))[1]) and _descends(pid, under, table):
@@ -65,9 +65,9 @@ def _descends(pid, ancestor, table):
     return False
 
 
-def test_killing_the_module_kills_its_loader_and_the_playbook_fails_promptly(tmp_path):
+def test_killing_the_module_kills_its_file_checkers_and_the_playbook_fails_promptly(tmp_path):
     dsn = "sqlite:///%s" % (tmp_path / "db" / "pbx.sqlite")
-    database.initialise(dsn)  # an existing database: the state loads in a forked process
+    database.initialise(dsn)  # an existing database: the state files are checked in forked processes
     playbook = Playbook(tmp_path, dsn)
     generate(str(playbook.state_dir), 30000)  # seconds of parsing, on a cold cache
     env = playbook.env()
@@ -84,9 +84,9 @@ def test_killing_the_module_kills_its_loader_and_the_playbook_fails_promptly(tmp
         while found is None:
             assert time.monotonic() < deadline and run.poll() is None, (tmp_path / "output.txt").read_text()
             time.sleep(0.1)
-            found = module_and_loader(run.pid)
-        module, loaders = found
-        time.sleep(0.5)  # the loader is at work
+            found = module_and_checkers(run.pid)
+        module, checkers = found
+        time.sleep(0.5)  # the checkers are at work
         os.kill(module, signal.SIGKILL)
         killed = time.monotonic()
         run.wait(timeout=60)
@@ -94,7 +94,7 @@ def test_killing_the_module_kills_its_loader_and_the_playbook_fails_promptly(tmp
         assert run.returncode != 0
         assert "\"module_stderr\": \"Killed\\n\"" in (tmp_path / "output.txt").read_text()
         time.sleep(0.5)
-        assert [pid for pid in loaders if alive(pid)] == []
+        assert [pid for pid in checkers if alive(pid)] == []
     finally:
         if run.poll() is None:
             run.kill()
