@@ -100,7 +100,8 @@ class Loading:
                 self.cached[file] = Document(file, data)
         self._pool = self._results = None
         workers = min(os.cpu_count() or 1, len(self.missing))
-        if workers >= (1 if meanwhile else 2) and (meanwhile or sum(len(c) for _f, c in self.missing) >= PARALLEL_FROM_BYTES):
+        much = sum(len(content) for _file, content in self.missing) >= PARALLEL_FROM_BYTES
+        if workers and (meanwhile or (much and workers >= 2)):
             self._started = time.monotonic()
             self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
                                              initializer=die_with_parent, initargs=(os.getpid(),))

@@ -188,8 +188,8 @@ def read_objects_scope(db, domain, accounts, numbers, devices):
     Read: those objects; the accounts holding any number they name or having a username they name; every device
     with a channel bound to one of those accounts or to an extension a changed device names or has stored (with
     all its channels); the inventory rows of every number of the accounts read; the small tables (profiles,
-    network lists, groups, trusted peers) whole; the Kamailio rows of the accounts read, in this domain. Rows that no
-    account owns are not looked for: an incremental run runs only on a platform that has none."""
+    network lists, groups, trusted peers) whole; the Kamailio rows of the accounts read, in this domain. Rows
+    that no account owns are not looked for: an incremental run runs only on a platform that has none."""
     versions = [a for both in accounts.values() for a in both if a]
     named_numbers = {n for a in versions for n, _role in account_numbers(a)} | set(numbers) | set(accounts)
     found, status = _accounts(db, "number", set(accounts) | set(_owners(db, named_numbers)))
