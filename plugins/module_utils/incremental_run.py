@@ -122,13 +122,13 @@ def _basis(options, inputs, record):
     with phase_timings.phase("incremental-run check"):
         before, cache = record["files"], ParseCache(options.cache_dir)
         files = sorted(name for name in set(before) | set(inputs.files) if before.get(name) != inputs.files.get(name))
-        previous = {name: cache.get(before[name]) for name in files if name in before}
-        unknown = sorted(name for name, data in previous.items() if data is None)
+        earlier = {name: cache.get(before[name]) for name in files if name in before}  # data, None when not cached
+        unknown = sorted(name for name, data in earlier.items() if data is None)
     current = {name: _current(options, cache, name, inputs.files[name]) for name in files if name in inputs.files}
     if None in current.values():
         return None
     with phase_timings.phase("finding the changed objects"):
-        previous = objects_by_key([Document(name, data) for name, data in previous.items() if data is not None])
+        previous = objects_by_key([Document(name, data) for name, data in earlier.items() if data is not None])
         changed = changed_objects(previous, objects_by_key([current[name] for name in current if name not in unknown]))
         for kind, objects in objects_by_key([current[name] for name in unknown if name in current]).items():
             changed[kind] |= set(objects)

@@ -28,18 +28,25 @@ def _fast():
     return orjson.dumps, orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
 
 
+def _orjson(value):
+    """``value`` as UTF-8 JSON text by orjson, or None: no orjson here, or a value it leaves to the standard library."""
+    fast = _fast()
+    if fast is None:
+        return None
+    dumps, options = fast
+    try:
+        return dumps(value, option=options)
+    except TypeError:  # orjson.JSONEncodeError: the standard library decides
+        return None
+
+
 def compact_bytes(value):
     """``value`` as UTF-8 JSON text."""
-    fast = _fast()
-    if fast is not None:
-        dumps, options = fast
-        try:
-            return dumps(value, option=options)
-        except TypeError:  # orjson.JSONEncodeError: the standard library decides
-            pass
-    return _STANDARD.encode(value).encode("utf-8")
+    text = _orjson(value)
+    return text if text is not None else _STANDARD.encode(value).encode("utf-8")
 
 
 def compact(value):
     """``value`` as JSON text."""
-    return compact_bytes(value).decode("utf-8")
+    text = _orjson(value)
+    return text.decode("utf-8") if text is not None else _STANDARD.encode(value)

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import ipaddress
 import json
@@ -373,18 +374,14 @@ class Writer:
                             "VALUES ('', ?, ?, ?, ?, ?)", preferences)
 
     def journal(self, changes):
-        fields_text = {}  # 210k changes share a few lists of fields: each is encoded once
         self.db.executemany("INSERT INTO sb_journal (at, kind, object_key, action, fields) VALUES (?, ?, ?, ?, ?)",
-                            [(self.now, c.kind, _journal_key(c.key), c.action, _fields_text(fields_text, c.fields))
+                            [(self.now, c.kind, _journal_key(c.key), c.action, _fields_text(tuple(c.fields)))
                              for c in changes])
 
 
-def _fields_text(known, fields):
-    key = tuple(fields)
-    text = known.get(key)
-    if text is None:
-        text = known[key] = json.dumps(fields)
-    return text
+@functools.lru_cache(maxsize=1024)  # 210k changes share a few lists of fields: each is encoded once
+def _fields_text(fields):
+    return json.dumps(list(fields))
 
 
 def _journal_key(key):
