@@ -108,7 +108,7 @@ def lean_state(actual):
 
 def _normalizer(kind, groups):
     if kind == "accounts":
-        return lambda raw: model.normalize_account(raw, groups)
+        return lambda raw: model.inherit_profile(model.normalize_account(raw), groups)
     return {"provisioning_profiles": model.normalize_profile, "networks": model.normalize_network,
             "groups": model.normalize_group, "numbers": model.normalize_number, "devices": model.normalize_device,
             "trusted_peers": model.normalize_trusted_peer}[kind]

@@ -8,6 +8,7 @@ much to parse, and files unchanged since a run that accepted them come from the 
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import time
@@ -30,27 +31,42 @@ PARALLEL_FROM_BYTES = 4 * 1024 * 1024  # below this, starting processes costs mo
 def check_file(item):
     """(file, bytes) -> (Document or None, structural problems, the file's own rule problems)."""
     file, content = item
-    document, problems = parse_bytes(content, file)
-    return _check_document(document, problems)
+    document, structural, own, _part = _check_document(*parse_bytes(content, file))
+    return document, structural, own
+
+
+def check_into_cache(cache, item):
+    """What a load's file checker does with (file, bytes): it returns (the file's model.file_part or None,
+    structural problems, the file's own rule problems) and puts a file without problems in the parse cache. The
+    run that loads merges the parts: its document would only be normalized there again (~0.5 s at 100k accounts)."""
+    file, content = item
+    document, structural, own, part = _check_document(*parse_bytes(content, file))
+    if part is not None and not own:
+        cache.put(cache.key(content), document.data)
+    return part, structural, own
 
 
 def check_decrypted_file(file, text):
-    """A whole-file-vault state file the controller decrypted: its passwords are sealed like !vault values."""
+    """A whole-file-vault state file the controller decrypted: its passwords are sealed like !vault values. Returns
+    what check_into_cache does; it is never cached."""
     document, problems = parse(text, file)
     if document is not None:
         seal_passwords(document.data)
-    return _check_document(document, problems)
+    _document, structural, own, part = _check_document(document, problems)
+    return part, structural, own
 
 
 def _check_document(document, problems):
+    """(document, structural problems, own rule problems, model.file_part): the part only without structural ones."""
     if document is None:
-        return None, problems, []
+        return None, problems, [], None
     problems = schema_problems(document)
     if problems:
-        return document, problems, []
+        return document, problems, [], None
     if document.surprising:
         document = Document(document.file, plain_ints(document.data))
-    return document, [], rules.local_problems(model.build([document]))
+    part = model.file_part(document)
+    return document, [], rules.local_problems(part), part
 
 
 def _counted(results, progress, done, total):
@@ -77,10 +93,10 @@ def load(state_dir, cache_dir=None, passwords=None, decrypted_files=None, secret
 
 class Loading:
     """A load in two halves: the files the parse cache does not have are checked from the start, in worker
-    processes when there is much to parse (or ``meanwhile``); ``finish()`` takes their documents and validates
-    across files in this process. engine.loading_meanwhile reads the platform between the two, so the model is
-    built where it is planned: handed over from a loader process it was pickled and unpickled, ~2.5 s at 100k
-    accounts and ~30 s at 1M."""
+    processes when there is much to parse (or ``meanwhile``); ``finish()`` merges their files' model parts and
+    validates across files in this process. engine.loading_meanwhile reads the platform between the two, so the
+    model is merged where it is planned: handed over whole from a loader process it was pickled and unpickled,
+    ~2.5 s at 100k accounts and ~30 s at 1M."""
 
     def __init__(self, state_dir, cache_dir=None, passwords=None, decrypted_files=None, secrets_file=None, known=None,
                  progress=None, meanwhile=False):
@@ -105,7 +121,8 @@ class Loading:
             self._started = time.monotonic()
             self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
                                              initializer=die_with_parent, initargs=(os.getpid(),))
-            self._results = self._pool.map(check_file, self.missing)  # submitted now: checked while the caller reads
+            # submitted now: checked while the caller reads
+            self._results = self._pool.map(functools.partial(check_into_cache, self.cache), self.missing)
 
     def __enter__(self):
         return self
@@ -118,7 +135,8 @@ class Loading:
         done, total = len(self.cached), len(self.contents)
         if self._results is None:
             with phase_timings.phase("parse and per-file validation"):
-                return _counted(map(check_file, self.missing), self.progress, done, total)
+                return _counted(map(functools.partial(check_into_cache, self.cache), self.missing), self.progress,
+                                done, total)
         with phase_timings.phase("waiting for the load" if self.meanwhile else "parse and per-file validation"):
             checked = _counted(self._results, self.progress, done, total)
             self._pool.shutdown()  # the workers' memory goes back now, not when the caller's run ends
@@ -128,30 +146,28 @@ class Loading:
         return checked
 
     def finish(self):
-        """Return (Declared, warnings) or raise InvalidState with every problem at once. The documents and the
-        files' bytes are let go: the caller plans on with the model (and its platform read) in memory."""
+        """Return (Declared, warnings) or raise InvalidState with every problem at once. The cached documents and
+        the files' bytes are let go: the caller plans on with the model (and its platform read) in memory."""
         checked, problems, cached, contents = self.checked, list(self.problems), self.cached, self.contents
         checked.update(zip([file for file, _content in self.missing], self._checked_files()))
         self.checked = self.cached = self.contents = self.missing = None
         nothing_declared = not contents
-        documents, local = [], []
-        for file, content in contents:
+        parts, local = [], []
+        for file, _content in contents:
             if file in cached:
-                documents.append(cached[file])
+                parts.append(model.file_part(cached[file]))
                 continue
-            document, structural, own = checked[file]
+            part, structural, own = checked[file]
             problems.extend(structural)
             local.extend(own)
-            if document is not None:
-                documents.append(document)
-                if not structural and not own and file not in self.decrypted_files:
-                    self.cache.put(self.cache.key(content), document.data)
+            if part is not None:
+                parts.append(part)
         if problems:  # not the shape the rules across files expect: report what is known so far
             raise InvalidState(problems + local)
         self.cache.prune()
-        del checked, cached, contents  # the documents are in ``documents`` now, which only the model's build needs
+        del checked, cached, contents  # the model is made of ``parts`` now
         with phase_timings.phase("validation across files"):
-            declared, warnings = across_files(documents, local, self._password_problems, self.known)
+            declared, warnings = across_files(parts, local, self._password_problems, self.known)
         if nothing_declared:  # merged mode then changes nothing; overridden mode refuses an empty state in the plan
             warnings = [NO_STATE_FILES % self.state_dir] + list(warnings)
         return declared, warnings
@@ -165,12 +181,14 @@ def validate(documents):
     problems = [p for document in documents for p in schema_problems(document)]
     if problems:
         raise InvalidState(problems)
-    return across_files(documents, rules.local_problems(model.build(documents)))
+    parts = [model.file_part(document) for document in documents]
+    return across_files(parts, [p for part in parts for p in rules.local_problems(part)])
 
 
-def across_files(documents, local_problems, more_checks=None, known=None):
-    """The rules across files, on top of each file's own; every problem at once."""
-    declared = model.build(documents, (known or {}).get("groups"))
+def across_files(parts, local_problems, more_checks=None, known=None):
+    """The rules across files (``parts``: model.file_part of each), on top of each file's own; every problem at
+    once."""
+    declared = model.merged(parts, (known or {}).get("groups"))
     problems, warnings = rules.check(declared, known)
     if more_checks is not None:
         problems = list(problems) + more_checks(declared)

@@ -28,22 +28,25 @@ def _fast():
     return orjson.dumps, orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
 
 
-def _orjson(value):
+def _orjson(value, default=None):
     """``value`` as UTF-8 JSON text by orjson, or None: no orjson here, or a value it leaves to the standard library."""
     fast = _fast()
     if fast is None:
         return None
     dumps, options = fast
     try:
-        return dumps(value, option=options)
+        return dumps(value, default=default, option=options)
     except TypeError:  # orjson.JSONEncodeError: the standard library decides
         return None
 
 
-def compact_bytes(value):
-    """``value`` as UTF-8 JSON text."""
-    text = _orjson(value)
-    return text if text is not None else _STANDARD.encode(value).encode("utf-8")
+def compact_bytes(value, default=None):
+    """``value`` as UTF-8 JSON text; ``default`` is json.dumps's (what a value holds besides JSON's types)."""
+    text = _orjson(value, default)
+    if text is not None:
+        return text
+    encoder = _STANDARD if default is None else json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=default)
+    return encoder.encode(value).encode("utf-8")
 
 
 def compact(value):

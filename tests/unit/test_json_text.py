@@ -48,3 +48,16 @@ def test_what_only_the_standard_library_encodes_it_encodes(encoder):
 def test_what_the_standard_library_refuses_is_refused(encoder, refused):
     with pytest.raises(TypeError):
         json_text.compact({"password": refused})
+
+
+def test_default_encodes_what_json_has_no_type_for(encoder):
+    def sealed(value):
+        if isinstance(value, VaultValue):
+            return {"!vault": value.ciphertext}
+        raise TypeError(type(value))
+
+    value = {"password": VaultValue("$ANSIBLE_VAULT;1.1;AES256\n3132"), "owner": "Zoë"}
+    assert json.loads(json_text.compact_bytes(value, default=sealed)) == {
+        "password": {"!vault": "$ANSIBLE_VAULT;1.1;AES256\n3132"}, "owner": "Zoë"}
+    with pytest.raises(TypeError):
+        json_text.compact_bytes({"when": datetime.date(2026, 11, 23)}, default=sealed)

@@ -48,3 +48,27 @@ def test_a_changed_file_is_parsed_again(tmp_path):
     write_state(state, {"a.yml": {"groups": [{"name": "office", "description": "Milan"}]}})
     declared, _warnings = load_declared(str(state), str(tmp_path / "cache"))
     assert declared.objects("groups")["office"]["description"] == "Milan"
+
+
+def test_worker_processes_fill_the_cache_and_the_model_is_merged_across_files(tmp_path):
+    """The file checkers run in worker processes (``meanwhile``): they put their files in the cache and send their
+    files' model parts; a wizard account takes the provisioning profile of its group, declared in another file,
+    whether its file was checked by a worker or came from the cache."""
+    from ansible_collections.switchboard.pbx.plugins.module_utils.declared import Loading
+
+    state = write_state(tmp_path / "state", {
+        "a.yml": {"provisioning_profiles": [{"name": "mobile", "base_url": "https://p.example"}],
+                  "groups": [{"name": "field", "provisioning_profile": "mobile"}]},
+        "b.yml": VAULTED.replace("office", "field").replace("groups: [{name: field}]\n", ""),
+        "c.yml": {"accounts": [{"number": "+393471234567", "group": "field", "type": "pgsm", "activation": "wizard",
+                                "owner": "Zoë Ærø"}]}})
+    with Loading(str(state), str(tmp_path / "cache"), meanwhile=True) as loading:
+        assert loading._pool is not None  # the worker processes check the files
+        fresh, _warnings = loading.finish()
+    assert len(cached_files(tmp_path / "cache")) == 3
+    again, _warnings = load_declared(str(state), str(tmp_path / "cache"))
+    for declared in (fresh, again):
+        wizard = declared.objects("accounts")["+393471234567"]
+        assert (wizard["provisioning_profile"], wizard["owner"]) == ("mobile", "Zoë Ærø")
+        assert isinstance(declared.by_key("accounts")["+390212345601"].password, VaultValue)
+    assert again.entries == fresh.entries
