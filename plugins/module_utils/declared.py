@@ -28,22 +28,27 @@ NO_STATE_FILES = "the state directory %s has no *.yml or *.yaml files: nothing i
 PARALLEL_FROM_BYTES = 4 * 1024 * 1024  # below this, starting processes costs more than it saves
 
 
-def check_file(item):
-    """(file, bytes) -> (Document or None, structural problems, the file's own rule problems)."""
-    file, content = item
-    document, structural, own, _part = _check_document(*parse_bytes(content, file))
+def check_file(cache, item):
+    """(file, bytes) -> (Document or None, structural problems, the file's own rule problems); a file without
+    problems goes into the parse cache ``cache``, with its model part."""
+    document, structural, own, _part = _checked_and_kept(cache, item)
     return document, structural, own
 
 
 def check_into_cache(cache, item):
-    """What a load's file checker does with (file, bytes): it returns (the file's model.file_part or None,
-    structural problems, the file's own rule problems) and puts a file without problems in the parse cache. The
-    run that loads merges the parts: its document would only be normalized there again (~0.5 s at 100k accounts)."""
+    """What a load's file checker does with (file, bytes): check_file, but it returns the file's model.file_part
+    (or None) instead of its document. The run that loads merges the parts: the document would only be
+    normalized there again (~0.5 s at 100k accounts)."""
+    _document, structural, own, part = _checked_and_kept(cache, item)
+    return part, structural, own
+
+
+def _checked_and_kept(cache, item):
     file, content = item
     document, structural, own, part = _check_document(*parse_bytes(content, file))
     if part is not None and not own:
-        cache.put(cache.key(content), document.data)
-    return part, structural, own
+        cache.put(cache.key(content), document.data, model.portable(part))
+    return document, structural, own, part
 
 
 def check_decrypted_file(file, text):
@@ -109,11 +114,11 @@ class Loading:
             if file in self.decrypted_files and is_vault_encrypted(content):
                 self.checked[file] = check_decrypted_file(file, self.decrypted_files[file])
                 continue
-            data = self.cache.get(self.cache.key(content))
+            data = self.cache.get_part(self.cache.key(content))
             if data is None:
                 self.missing.append((file, content))
             else:
-                self.cached[file] = Document(file, data)
+                self.cached[file] = model.restored(file, data)
         self._pool = self._results = None
         workers = min(os.cpu_count() or 1, len(self.missing))
         much = sum(len(content) for _file, content in self.missing) >= PARALLEL_FROM_BYTES
@@ -146,8 +151,8 @@ class Loading:
         return checked
 
     def finish(self):
-        """Return (Declared, warnings) or raise InvalidState with every problem at once. The cached documents and
-        the files' bytes are let go: the caller plans on with the model (and its platform read) in memory."""
+        """Return (Declared, warnings) or raise InvalidState with every problem at once. The files' bytes are let
+        go: the caller plans on with the model (and its platform read) in memory."""
         checked, problems, cached, contents = self.checked, list(self.problems), self.cached, self.contents
         checked.update(zip([file for file, _content in self.missing], self._checked_files()))
         self.checked = self.cached = self.contents = self.missing = None
@@ -155,7 +160,7 @@ class Loading:
         parts, local = [], []
         for file, _content in contents:
             if file in cached:
-                parts.append(model.file_part(cached[file]))
+                parts.append(cached[file])
                 continue
             part, structural, own = checked[file]
             problems.extend(structural)

@@ -150,10 +150,9 @@ def _current(options, cache, name, key):
     if problem or name in options.decrypted_files or cache.key(content) != key:  # or it changed meanwhile
         return None
     with phase_timings.phase("parse and per-file validation"):
-        document, structural, own = declared_state.check_file((name, content))
+        document, structural, own = declared_state.check_file(cache, (name, content))  # cached for the load
     if document is None or structural or own:
         return None
-    cache.put(key, document.data)  # not when it holds plain-text passwords: the load parses it again then
     return document
 
 

@@ -20,33 +20,37 @@ _STANDARD = json.JSONEncoder(sort_keys=True, separators=(",", ":"))  # one encod
 
 @functools.lru_cache(maxsize=None)
 def _fast():
-    """(orjson.dumps, its options) or None."""
+    """(orjson.dumps, its options, the option that sorts keys) or None."""
     try:
         import orjson
     except ImportError:
         return None
-    return orjson.dumps, orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
+    return orjson.dumps, orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME, orjson.OPT_SORT_KEYS
 
 
-def _orjson(value, default=None):
+def _orjson(value, default=None, sort_keys=True):
     """``value`` as UTF-8 JSON text by orjson, or None: no orjson here, or a value it leaves to the standard library."""
     fast = _fast()
     if fast is None:
         return None
-    dumps, options = fast
+    dumps, options, sorted_keys = fast
     try:
-        return dumps(value, default=default, option=options)
+        return dumps(value, default=default, option=options | sorted_keys if sort_keys else options)
     except TypeError:  # orjson.JSONEncodeError: the standard library decides
         return None
 
 
-def compact_bytes(value, default=None):
-    """``value`` as UTF-8 JSON text; ``default`` is json.dumps's (what a value holds besides JSON's types)."""
-    text = _orjson(value, default)
-    if text is not None:
-        return text
-    encoder = _STANDARD if default is None else json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=default)
-    return encoder.encode(value).encode("utf-8")
+def compact_bytes(value):
+    """``value`` as UTF-8 JSON text."""
+    text = _orjson(value)
+    return text if text is not None else _STANDARD.encode(value).encode("utf-8")
+
+
+def in_order_bytes(value, default):
+    """``value`` as UTF-8 JSON text with every mapping's keys in their order (the parse cache's entries read back as
+    they were written); ``default`` is json.dumps's: it encodes what JSON has no type for."""
+    text = _orjson(value, default, sort_keys=False)
+    return text if text is not None else json.dumps(value, default=default, separators=(",", ":")).encode("utf-8")
 
 
 def compact(value):

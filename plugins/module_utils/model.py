@@ -202,6 +202,21 @@ def file_part(document):
     return Declared(entries, drift_ignore)
 
 
+def portable(part):
+    """A file part as JSON data for the parse cache, which keeps it by the file's content: without the file's name."""
+    return {"entries": {kind: [[entry.obj, entry.password, entry.allow_replace] for entry in entries]
+                        for kind, entries in part.entries.items() if entries},
+            "drift_ignore": [item for _file, _path, item in part.drift_ignore]}
+
+
+def restored(file, data):
+    """The file part that portable() made, declared in ``file``."""
+    entries = {kind: [Entry(kind, file, "%s[%d]" % (kind, index), obj, password=password, allow_replace=allow_replace)
+                      for index, (obj, password, allow_replace) in enumerate(data["entries"].get(kind, ()))]
+               for kind in KINDS}
+    return Declared(entries, [(file, "drift_ignore[%d]" % index, item) for index, item in enumerate(data["drift_ignore"])])
+
+
 def merged(parts, platform_groups=None):
     """One Declared model of the files' parts (file_part), in their order. A wizard account without a provisioning
     profile of its own gets its group's (``platform_groups``: as build's). The parts' entries are the model's."""

@@ -4,7 +4,9 @@
 
 Parsing and schema validation are most of a run's time at scale (ARCHITECTURE: 100k accounts), and most
 runs change few files. An entry is the parsed document as JSON, keyed by the SHA-256 of the file's bytes,
-the parser's version and the schema, so a new schema or parser never reuses an old entry.
+the parser's version and the schema, so a new schema or parser never reuses an old entry. Beside it is the
+file's part of the normalized model (model.portable): a load merges the parts without normalizing every object
+again (~0.9 s at 100k accounts); the incremental run compares the documents.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ import os
 import sys
 import time
 
-from .json_text import compact_bytes
+from .json_text import in_order_bytes
 from .loader import VaultValue
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: a model part beside each document
+DOCUMENT, PART = ".json", ".part.json"
+VAULT_KEY = b'"!vault"'
 # An entry vouches for what these modules and libraries checked; new code must not trust an old entry.
 VOUCHING_MODULES = ("loader", "fast_yaml", "shown", "state_schema", "schema_check", "model", "acl", "rules", "declared")
 VOUCHING_LIBRARIES = ("yaml", "yaml_rs", "jsonschema", "jsonschema_rs", "phonenumbers")
@@ -78,41 +82,52 @@ class ParseCache:
         self.writable = self.salt is not None
 
     def get(self, key):
-        if self.salt is None:
-            return None
-        return self._read(key)
+        """The document's data of the file with this key, or None."""
+        return self._read(self._path(key, DOCUMENT))
+
+    def get_part(self, key):
+        """The model part (model.portable) of the file with this key, or None."""
+        return self._read(self._path(key, PART))
 
     def key(self, content):
         return hashlib.sha256((self.salt or b"") + content).hexdigest()
 
-    def _path(self, key):
-        return os.path.join(self.directory, key[:2], key + ".json")
+    def _path(self, key, suffix):
+        return os.path.join(self.directory, key[:2], key + suffix)
 
-    def _read(self, key):
-        path = self._path(key)
+    def _read(self, path):
+        if self.salt is None:
+            return None
         try:
             with open(path, "rb") as handle:
-                data = json.load(handle, object_hook=_decode)
+                text = handle.read()
+            # Only a !vault value needs the hook; called for every mapping, it costs ~0.1 s at 100k accounts.
+            data = json.loads(text, object_hook=_decode) if VAULT_KEY in text else json.loads(text)
             os.utime(path)
             return data
         except (OSError, ValueError):
             return None
 
-    def put(self, key, data):
-        """Best effort: a cache that cannot be written only costs time.
-        A file with plain-text passwords is not copied: its passwords stay where the operator put them."""
+    def put(self, key, data, part):
+        """Keep a file's document data and its model part (model.portable). Best effort: a cache that cannot be
+        written only costs time. A file with plain-text passwords is not copied: its passwords stay where the
+        operator put them."""
         if not self.writable or _has_plain_password(data):
             return
-        path = self._path(key)
         try:
-            # Owner-only: a state file may hold plain-text passwords (accepted with a warning).
-            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-            temporary = "%s.%d.tmp" % (path, os.getpid())
-            with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:
-                handle.write(compact_bytes(data, default=_encode))
-            os.replace(temporary, path)
+            for suffix, value in ((DOCUMENT, data), (PART, part)):
+                self._write(self._path(key, suffix), value)
         except (OSError, TypeError):
             self.writable = False
+
+    @staticmethod
+    def _write(path, value):
+        # Owner-only: a state file may hold plain-text passwords (accepted with a warning).
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        temporary = "%s.%d.tmp" % (path, os.getpid())
+        with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:
+            handle.write(in_order_bytes(value, _encode))
+        os.replace(temporary, path)
 
     def prune(self):
         cutoff = time.time() - PRUNE_AFTER_SECONDS

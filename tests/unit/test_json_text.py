@@ -50,14 +50,15 @@ def test_what_the_standard_library_refuses_is_refused(encoder, refused):
         json_text.compact({"password": refused})
 
 
-def test_default_encodes_what_json_has_no_type_for(encoder):
+def test_in_order_keeps_the_order_and_encodes_what_json_has_no_type_for(encoder):
     def sealed(value):
         if isinstance(value, VaultValue):
             return {"!vault": value.ciphertext}
         raise TypeError(type(value))
 
-    value = {"password": VaultValue("$ANSIBLE_VAULT;1.1;AES256\n3132"), "owner": "Zoë"}
-    assert json.loads(json_text.compact_bytes(value, default=sealed)) == {
-        "password": {"!vault": "$ANSIBLE_VAULT;1.1;AES256\n3132"}, "owner": "Zoë"}
+    value = {"password": VaultValue("$ANSIBLE_VAULT;1.1;AES256\n3132"), "owner": "Zoë", "big": 2 ** 80, "acl": []}
+    text = json_text.in_order_bytes(value, default=sealed)
+    assert list(json.loads(text)) == ["password", "owner", "big", "acl"]  # as written, not sorted
+    assert json.loads(text) == dict(value, password={"!vault": "$ANSIBLE_VAULT;1.1;AES256\n3132"})
     with pytest.raises(TypeError):
-        json_text.compact_bytes({"when": datetime.date(2026, 11, 23)}, default=sealed)
+        json_text.in_order_bytes({"when": datetime.date(2026, 11, 23)}, default=sealed)

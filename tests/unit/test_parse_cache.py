@@ -3,6 +3,7 @@
 import pytest
 
 from conftest import write_state
+from ansible_collections.switchboard.pbx.plugins.module_utils import declared
 from ansible_collections.switchboard.pbx.plugins.module_utils.declared import load as load_declared
 from ansible_collections.switchboard.pbx.plugins.module_utils.errors import InvalidState
 from ansible_collections.switchboard.pbx.plugins.module_utils.loader import VaultValue
@@ -18,7 +19,10 @@ accounts:
 
 
 def cached_files(directory):
-    return sorted(p.name for p in directory.rglob("*.json"))
+    """The files cached: each has its document and its model part."""
+    documents = sorted(p.name[:-len(".json")] for p in directory.rglob("*.json") if not p.name.endswith(".part.json"))
+    assert sorted(p.name[:-len(".part.json")] for p in directory.rglob("*.part.json")) == documents
+    return documents
 
 
 def test_cached_load_equals_fresh_load(tmp_path):
@@ -72,3 +76,18 @@ def test_worker_processes_fill_the_cache_and_the_model_is_merged_across_files(tm
         assert (wizard["provisioning_profile"], wizard["owner"]) == ("mobile", "Zoë Ærø")
         assert isinstance(declared.by_key("accounts")["+390212345601"].password, VaultValue)
     assert again.entries == fresh.entries
+
+
+def test_a_cached_part_is_the_part_of_the_file_that_has_the_content(tmp_path, monkeypatch):
+    """The cache is by content: two files with the same bytes share an entry, and each object is named by the
+    file it is declared in now (its path, drift_ignore's too)."""
+    same = {"groups": [{"name": "office"}], "drift_ignore": [{"address": "accounts/+390212345601", "fields": ["owner"],
+                                                             "reason": "HR owns it"}]}
+    state = write_state(tmp_path / "state", {"a.yml": same})
+    fresh, _warnings = load_declared(str(state), str(tmp_path / "cache"))
+    write_state(state, {"b.yml": same})
+    monkeypatch.setattr(declared, "parse_bytes", None)  # b.yml must come from the cache
+    again, _warnings = load_declared(str(state), str(tmp_path / "cache"))
+    assert [(e.file, e.path) for e in again.entries["groups"]] == [("b.yml", "groups[0]")]
+    assert [(file, path) for file, path, _item in again.drift_ignore] == [("b.yml", "drift_ignore[0]")]
+    assert again.objects("groups") == fresh.objects("groups")
