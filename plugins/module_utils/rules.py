@@ -264,6 +264,7 @@ def _usernames(declared, out):
 def _devices(declared, out, known):
     groups, accounts = _visible(declared, "groups", known), declared.objects("accounts")
     bound = {}
+    outside = {}  # (group, ip) -> the device's IP is outside the group's enabled IP listing: asked once per pair
     for entry in declared.entries["devices"]:
         device = entry.obj
         try:
@@ -290,8 +291,11 @@ def _devices(declared, out, known):
                 continue
             bound.setdefault(number, []).append((entry, field))
             for group_name in {device["group"], account["group"]} - {None}:
-                listing = (groups.get(group_name) or {}).get("ip_listing") or {}
-                if listing.get("enabled") and not allows(_valid_networks(listing["allow"]), device["ip"]):
+                if (group_name, device["ip"]) not in outside:
+                    listing = (groups.get(group_name) or {}).get("ip_listing") or {}
+                    outside[group_name, device["ip"]] = bool(listing.get("enabled")) and not allows(
+                        _valid_networks(listing["allow"]), device["ip"])
+                if outside[group_name, device["ip"]]:
                     out.add(entry, field + ".extension",
                             "device %s has IP %s, outside the IP listing of group %s" % (device["name"], device["ip"], group_name),
                             "group IP listing")
