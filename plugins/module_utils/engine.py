@@ -18,6 +18,7 @@ from .pbx import change_counter, server
 from .pbx.database import LOCK_TIMEOUT, CreatedMeanwhile, Session, database_exists
 from .pbx.store import Writer, read_actual
 from .plan import MERGED, OVERRIDDEN, make_plan
+from .plan_file_writer import PlanFileWriting
 
 DIFF_LIMIT = 200  # per-object diffs in the task output; the plan file has all of them
 
@@ -136,26 +137,32 @@ def _reconcile(options, load_declared, select, read, run_fingerprint):
                 if actual != snapshot:  # someone wrote meanwhile
                     changes, unmanaged = _plan(declared, actual, options, select)
             with phase_timings.phase("report"):
-                descriptions = [report.describe(c) for c in changes]
                 if options.checkpoint is not None:
-                    options.checkpoint(declared, actual, changes, descriptions)
+                    options.checkpoint(declared, actual, changes, [report.describe(c) for c in changes])
                 counts = report.summary(changes)
                 queued = activation.created_wizard_accounts(changes)
                 at = now()  # the plan file's, the journal's and the audit trail's: one moment
-                plan_file = _write_plan_file(options, db, at, descriptions, counts,
-                                             sms_queued=activation.would_send("installation", queued))
+                shown = [report.describe(c) for c in changes[:DIFF_LIMIT]]
+                plan_file = report.plan_file_path(options.report_dir)
+                writing_plan_file = PlanFileWriting(plan_file, changes, counts, _plan_file_meta(
+                    options, db, at, sms_queued=activation.would_send("installation", queued)), options.keep_plan_files)
+            with writing_plan_file:  # a big plan's file is written meanwhile, by a forked child
+                with phase_timings.phase("write"):
+                    _apply_changes_shown(options, Writer(db, options.sip_domain, at), changes)
+                    activation.queue_installations(db, at, changes)  # the SMS is only queued here, in the same transaction
+                with phase_timings.phase("waiting for the plan file"):
+                    writing_plan_file.finish()  # before the commit: what can fail goes first
             with phase_timings.phase("write"):
-                _apply_changes_shown(options, Writer(db, options.sip_domain, at), changes)
-                activation.queue_installations(db, at, changes)  # the SMS is only queued here, in the same transaction
                 audit.record(db, options, at, plan_file, counts)  # in the transaction: a rolled-back apply leaves no record
                 if recording:
                     unchanged_run.record(db, run_fingerprint, at, warnings, unmanaged)
     # Committed: from here on nothing may turn the result into a failure (the change is applied).
-    return _result(options, changes, descriptions, counts, plan_file, list(warnings) + unmanaged, queued)
+    return _result(options, changes, shown, counts, plan_file, list(warnings) + unmanaged, queued)
 
 
 def _result(options, changes, descriptions, counts, plan_file, warnings, queued, unchanged_since=None):
-    """What a run tells, once committed: the server told, the SMS sent, the counts and the diffs."""
+    """What a run tells, once committed: the server told, the SMS sent, the counts and the diffs (``descriptions``:
+    report.describe of the first DIFF_LIMIT changes at least)."""
     extra = {}
     if options.rpc_url:
         extra["server"], told = server.unregister(options.rpc_url, options.sip_domain,
@@ -282,12 +289,9 @@ def read_and_plan(options, view=None):
     return declared, actual, changes, list(warnings) + unmanaged
 
 
-def _write_plan_file(options, db, at, descriptions, counts, **meta):
-    """The plan file of a run (before its commit: what can fail goes first), with the SMS that wait for an action."""
-    return report.write_plan_file(options.report_dir, descriptions, counts,
-                                  dict(meta, mode=options.mode, check_mode=options.check_mode, at=at,
-                                       sms_to_resend=activation.needing_action(db)),
-                                  keep=options.keep_plan_files)
+def _plan_file_meta(options, db, at, **meta):
+    """What a plan file tells beside the changes, with the SMS that wait for an action."""
+    return dict(meta, mode=options.mode, check_mode=options.check_mode, at=at, sms_to_resend=activation.needing_action(db))
 
 
 def _skipped_when_unchanged(options, run_fingerprint):
@@ -299,7 +303,10 @@ def _skipped_when_unchanged(options, run_fingerprint):
             recorded = None if pbx.read_needed_schema_work else unchanged_run.last_complete_run(db, run_fingerprint)
             if recorded is None:
                 return None
-            plan_file = _write_plan_file(options, db, now(), [], {}, sms_queued=[], unchanged_since=recorded["at"])
+            plan_file = report.plan_file_path(options.report_dir)
+            report.write_plan_file(plan_file, [], {}, _plan_file_meta(options, db, now(), sms_queued=[],
+                                                                      unchanged_since=recorded["at"]),
+                                   options.keep_plan_files)
         if not options.check_mode:  # an auditor sees every apply, this one too (a write of its own, after the read)
             with pbx.writing() as db:
                 audit.record(db, options, now(), plan_file, {})

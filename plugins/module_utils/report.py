@@ -70,12 +70,16 @@ def default_report_dir():
     return os.path.join(base, "switchboard", "reports")
 
 
-def write_plan_file(report_dir, descriptions, counts, meta, keep=KEEP_PLAN_FILES):
+def plan_file_path(report_dir):
+    """Where this run's plan file goes (named by the time, UTC)."""
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    return os.path.join(report_dir or default_report_dir(), "plan-%s.json" % stamp)
+
+
+def write_plan_file(path, descriptions, counts, meta, keep=KEEP_PLAN_FILES):
     """Owner-only: a plan names people (owner, e-mail) even though it holds no secret.
     Only the newest ``keep`` plan files stay (this one included); 0 keeps them all."""
-    report_dir = report_dir or default_report_dir()
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
-    path = os.path.join(report_dir, "plan-%s.json" % stamp)
+    report_dir = os.path.dirname(path)
     try:
         os.makedirs(report_dir, mode=0o700, exist_ok=True)
         with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as handle:
@@ -83,7 +87,6 @@ def write_plan_file(report_dir, descriptions, counts, meta, keep=KEEP_PLAN_FILES
     except OSError as exc:
         raise SwitchboardError("cannot write the plan report to %r: %s" % (path, exc.strerror))
     _prune_plan_files(report_dir, keep)
-    return path
 
 
 # The task output: the counts above and the changes, in sentences an operator reads at a glance.

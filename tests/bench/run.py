@@ -46,7 +46,7 @@ EXPECTED = {NO_OP: "nothing read: the state files", NO_OP_FULL: "no change: the 
 TIMINGS_MARK = "BENCH-TIMINGS "
 PARALLEL = " (in parallel)"  # phase_timings.PARALLEL
 PHASES = ("unchanged-run check", "incremental-run check", "finding the changed objects", "parse and per-file validation", "validation across files", "read",
-          "waiting for the load", "plan", "write", "report")
+          "waiting for the load", "plan", "report", "write", "waiting for the plan file")
 
 
 def shape(count):

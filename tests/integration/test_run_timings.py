@@ -8,7 +8,7 @@ STATE = {"groups": [{"name": "office"}],
          "accounts": [{"number": "+390212345601", "group": "office", "type": "snom", "username": "7001",
                        "password": "Desk-5601-pw"}]}
 LOADED = {"parse and per-file validation", "validation across files"}
-PLANNED = {"read", "plan", "report", "write", "total"}
+PLANNED = {"read", "plan", "report", "write", "waiting for the plan file", "total"}
 
 
 def test_each_run_times_the_phases_it_went_through(tmp_path, sqlite_dsn):
