@@ -177,8 +177,8 @@ def bench(count, dsn=None, base=None, complete=True, repeat=None):
             runs.append(run())
             expected = EXPECTED.get(label)
             if expected and expected not in runs[-1]["output"]:
-                raise SystemExit("%s at %d accounts did not report %r:\n%s" % (label, count, expected,
-                                                                              runs[-1]["output"][-2000:]))
+                raise SystemExit("%s at %d accounts did not report %r:\n%s"
+                                 % (label, count, expected, runs[-1]["output"][-2000:]))
             if label != APPLY and (sms_dir.exists() or "sent installation SMS" in runs[-1]["output"]):
                 raise SystemExit("the runs after the apply at %d accounts sent SMS: a no-op run must send nothing" % count)
         return median(runs)

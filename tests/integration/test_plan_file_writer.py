@@ -66,8 +66,7 @@ def test_a_plan_file_the_child_cannot_write_stops_the_apply(tmp_path, pbx_dsn, f
     assert db_rows(pbx_dsn, "SELECT number FROM sb_accounts") == [("+390212345601",)]  # written meanwhile, rolled back
 
 
-def test_a_run_that_fails_while_the_child_writes_leaves_a_complete_file_and_no_child(tmp_path, sqlite_dsn, forks,
-                                                                                  monkeypatch):
+def test_a_failing_run_leaves_the_childs_whole_file_and_no_child(tmp_path, sqlite_dsn, forks, monkeypatch):
     def failing(*_args):
         raise SwitchboardError("injected failure in the write")
     monkeypatch.setattr(store.Writer, "journal", failing)
