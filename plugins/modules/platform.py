@@ -167,7 +167,8 @@ timings:
   description:
     - "Wall seconds per phase of the run (C(make bench) prints them). The state files are parsed and checked by
       worker processes while the platform is read; that phase is marked C((in parallel)), and C(waiting for the
-      load) is what it adds to C(total)."
+      load) is what it adds to C(total). A big plan's file is written by a forked child while the platform is
+      written; C(waiting for the plan file) is what it adds."
   returned: always
   type: dict
   sample: {read: 1.9, "waiting for the load": 0.4, plan: 2.1, report: 0.3, write: 0.01, total: 5.2}
