@@ -243,8 +243,9 @@ def target_verdict(count, label, value, targets):
     return "  (target <= %g: %s)" % (target, "met" if value <= target else "MISSED")
 
 
-def print_table(count, table, targets=TARGETS):
-    """``targets``: issue 10's, which are SQLite's (the moonshot's PostgreSQL tables print none)."""
+def print_table(count, table, targets=None):
+    """``targets``: by default issue 10's, which are SQLite's (the moonshot's PostgreSQL tables print none)."""
+    targets = TARGETS if targets is None else targets
     numbers, devices = shape(count)
     print("\n%d accounts, %d numbers, %d devices with channels (half wizard):" % (count, numbers, devices))
     print("  %-42s %9s %9s %13s" % ("run", "seconds", "peak MiB", "runs: range"))
