@@ -11,6 +11,7 @@ again (~0.9 s at 100k accounts); the incremental run compares the documents.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import importlib.metadata
@@ -86,8 +87,13 @@ class ParseCache:
         return self._read(self._path(key, DOCUMENT))
 
     def get_part(self, key):
-        """The model part (model.portable) of the file with this key, or None."""
-        return self._read(self._path(key, PART))
+        """The model part (model.portable) of the file with this key, or None. Its document is kept as long (prune
+        goes by the time a file was last used): the incremental run compares it when the file next changes."""
+        part = self._read(self._path(key, PART))
+        if part is not None:
+            with contextlib.suppress(OSError):
+                os.utime(self._path(key, DOCUMENT))
+        return part
 
     def key(self, content):
         return hashlib.sha256((self.salt or b"") + content).hexdigest()

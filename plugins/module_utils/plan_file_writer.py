@@ -30,24 +30,40 @@ class PlanFileWriting:
 
     def __init__(self, path, changes, counts, meta, keep):
         self._child = self._reading = None
-        if len(changes) < FORKED_FROM_CHANGES:
+        if len(changes) >= FORKED_FROM_CHANGES:
+            self._child = self._forked(path, changes, counts, meta, keep)
+        if self._child is None:
             report.write_plan_file(path, [report.describe(c) for c in changes], counts, meta, keep)
-            return
+
+    def _forked(self, path, changes, counts, meta, keep):
+        """The child's pid, or None when no child could be made (a memory or process limit): the run writes then."""
         parent = os.getpid()
         self._reading, writing = os.pipe()
-        self._child = os.fork()
-        if self._child == 0:
+        try:
+            child = os.fork()
+        except OSError:
             os.close(self._reading)
-            _write_and_tell(parent, writing, path, changes, counts, meta, keep)
+            os.close(writing)
+            self._reading = None
+            return None
+        if child == 0:
+            try:  # whatever happens here, the child never goes back into the run's code
+                os.close(self._reading)
+                _write_and_tell(parent, writing, path, changes, counts, meta, keep)
+            finally:
+                os._exit(1)
         os.close(writing)
+        return child
 
     def finish(self):
         if self._child is None:
             return
-        child, self._child = self._child, None
-        with os.fdopen(self._reading, "rb") as pipe:
-            told = pipe.read()
-        _pid, status = os.waitpid(child, 0)
+        try:
+            with os.fdopen(self._reading, "rb") as pipe:
+                told = pipe.read()
+        finally:  # also when the wait is interrupted: the child is reaped, once
+            _pid, status = os.waitpid(self._child, 0)
+            self._child = None
         if told == _OK:
             return
         if told.startswith(_FAILED):

@@ -77,3 +77,13 @@ def test_a_failing_run_leaves_the_childs_whole_file_and_no_child(tmp_path, sqlit
         os.waitpid(child, os.WNOHANG)  # reaped
     (written,) = (tmp_path / "reports").glob("plan-*.json")
     assert len(json.loads(written.read_text())["changes"]) == 7
+
+
+def test_when_no_child_can_be_made_the_run_writes_the_file_itself(tmp_path, sqlite_dsn, forks, monkeypatch):
+    def no_fork():
+        raise OSError(12, "Cannot allocate memory")
+    monkeypatch.setattr(plan_file_writer.os, "fork", no_fork)
+    result = apply(tmp_path, sqlite_dsn, "reports")
+    assert forks == [None]
+    assert len(plan_file(result)["changes"]) == 7
+    assert db_rows(sqlite_dsn, "SELECT count(*) FROM sb_accounts") == [(5,)]

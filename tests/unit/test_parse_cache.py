@@ -91,3 +91,23 @@ def test_a_cached_part_is_the_part_of_the_file_that_has_the_content(tmp_path, mo
     assert [(e.file, e.path) for e in again.entries["groups"]] == [("b.yml", "groups[0]")]
     assert [(file, path) for file, path, _item in again.drift_ignore] == [("b.yml", "drift_ignore[0]")]
     assert again.objects("groups") == fresh.objects("groups")
+
+
+def test_a_load_keeps_the_document_beside_the_part_it_reads(tmp_path):
+    """The cache forgets what was not used for 30 days, file by file. A load reads only a file's part; its document
+    must stay as long, for the incremental run to compare when the file next changes."""
+    import os
+    import time
+
+    from ansible_collections.switchboard.pbx.plugins.module_utils.parse_cache import ParseCache
+
+    state = write_state(tmp_path / "state", {"a.yml": {"groups": [{"name": "office"}]}})
+    load_declared(str(state), str(tmp_path / "cache"))
+    month_ago = time.time() - 31 * 24 * 3600
+    for entry in (tmp_path / "cache").rglob("*.json"):
+        os.utime(entry, (month_ago, month_ago))
+    load_declared(str(state), str(tmp_path / "cache"))  # reads the part, then prunes what is older than 30 days
+    cache = ParseCache(str(tmp_path / "cache"))
+    key = cache.key((state / "a.yml").read_bytes())
+    assert cache.get(key) == {"groups": [{"name": "office"}]}
+    assert cache.get_part(key) is not None
