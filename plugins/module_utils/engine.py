@@ -137,15 +137,18 @@ def _reconcile(options, load_declared, select, read, run_fingerprint):
                 if actual != snapshot:  # someone wrote meanwhile
                     changes, unmanaged = _plan(declared, actual, options, select)
             with phase_timings.phase("report"):
+                described = None  # every change's description: only a saved plan's checkpoint needs them here
                 if options.checkpoint is not None:
-                    options.checkpoint(declared, actual, changes, [report.describe(c) for c in changes])
+                    described = [report.describe(c) for c in changes]
+                    options.checkpoint(declared, actual, changes, described)
                 counts = report.summary(changes)
                 queued = activation.created_wizard_accounts(changes)
                 at = now()  # the plan file's, the journal's and the audit trail's: one moment
-                shown = [report.describe(c) for c in changes[:DIFF_LIMIT]]
+                shown = (described or [report.describe(c) for c in changes[:DIFF_LIMIT]])[:DIFF_LIMIT]
                 plan_file = report.plan_file_path(options.report_dir)
                 writing_plan_file = PlanFileWriting(plan_file, changes, counts, _plan_file_meta(
-                    options, db, at, sms_queued=activation.would_send("installation", queued)), options.keep_plan_files)
+                    options, db, at, sms_queued=activation.would_send("installation", queued)), options.keep_plan_files,
+                    described)
             with writing_plan_file:  # a big plan's file is written meanwhile, by a forked child
                 with phase_timings.phase("write"):
                     _apply_changes_shown(options, Writer(db, options.sip_domain, at), changes)

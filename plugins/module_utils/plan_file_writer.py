@@ -28,12 +28,15 @@ class PlanFileWriting:
     written and raises SwitchboardError when it could not be: call it before the commit. Used as a context
     manager, it waits for the child when the run fails before finish()."""
 
-    def __init__(self, path, changes, counts, meta, keep):
+    def __init__(self, path, changes, counts, meta, keep, descriptions=None):
+        """``descriptions``: report.describe of every change, when the caller has them already (a saved plan's
+        checkpoint): the run writes the file itself then."""
         self._child = self._reading = None
-        if len(changes) >= FORKED_FROM_CHANGES:
+        if descriptions is None and len(changes) >= FORKED_FROM_CHANGES:
             self._child = self._forked(path, changes, counts, meta, keep)
         if self._child is None:
-            report.write_plan_file(path, [report.describe(c) for c in changes], counts, meta, keep)
+            described = descriptions if descriptions is not None else [report.describe(c) for c in changes]
+            report.write_plan_file(path, described, counts, meta, keep)
 
     def _forked(self, path, changes, counts, meta, keep):
         """The child's pid, or None when no child could be made (a memory or process limit): the run writes then."""
@@ -46,12 +49,12 @@ class PlanFileWriting:
             os.close(writing)
             self._reading = None
             return None
-        if child == 0:
-            try:  # whatever happens here, the child never goes back into the run's code
+        if child == 0:  # the child never returns into the run's code, its exit handlers or its database connection
+            try:
                 os.close(self._reading)
-                _write_and_tell(parent, writing, path, changes, counts, meta, keep)
+                _tell(writing, _written(parent, path, changes, counts, meta, keep))
             finally:
-                os._exit(1)
+                os._exit(0)  # what it has told is its outcome; nothing told is a failure
         os.close(writing)
         return child
 
@@ -79,22 +82,21 @@ class PlanFileWriting:
             self.finish()
 
 
-def _write_and_tell(parent, pipe, path, changes, counts, meta, keep):
-    """The child: it never returns, never runs the parent's exit handlers and never touches its database
-    connection."""
-    told = _FAILED + b"the plan file's writer stopped before it finished"
+def _written(parent, path, changes, counts, meta, keep):
+    """The child's work: what it tells the run."""
     try:
         die_with_parent(parent)
         report.write_plan_file(path, [report.describe(c) for c in changes], counts, meta, keep)
-        told = _OK
+        return _OK
     except SwitchboardError as exc:
-        told = _FAILED + str(exc).encode("utf-8", "replace")
-    except BaseException as exc:  # the run reports it: the child must end here whatever happened
-        told = _FAILED + ("the plan file %s was not written: %s: %s" % (path, type(exc).__name__, exc)).encode(
+        return _FAILED + str(exc).encode("utf-8", "replace")
+    except Exception as exc:  # the run reports it
+        return _FAILED + ("the plan file %s was not written: %s: %s" % (path, type(exc).__name__, exc)).encode(
             "utf-8", "replace")
-    finally:
-        with contextlib.suppress(OSError):
-            view = memoryview(told)
-            while view:
-                view = view[os.write(pipe, view):]
-        os._exit(0)
+
+
+def _tell(pipe, told):
+    with contextlib.suppress(OSError):
+        view = memoryview(told)
+        while view:
+            view = view[os.write(pipe, view):]
