@@ -64,7 +64,7 @@ class AccountChange:
                 return username
 
     def declared(self):
-        """(Declared, warnings): every object read, as it is, and this account as wanted."""
+        """(Declared, RulesVerdict): every object read, as it is, and this account as wanted."""
         documents = [Document(SOURCE, self._document(self.wanted))]
         try:
             declared, warnings = declared_state.validate(documents)
@@ -72,7 +72,7 @@ class AccountChange:
             if self.state not in SAFETY_STATES or self.current is None:
                 raise
             declared, warnings = self._despite(documents, exc.problems)
-        return declared, list(warnings) + self._stays_disabled()
+        return declared, declared_state.RulesVerdict.given(list(warnings) + self._stays_disabled())
 
     def _document(self, account):
         document = gather.as_state(self.actual)

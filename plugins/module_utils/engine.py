@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import datetime
 import time
 
@@ -96,8 +97,9 @@ def reconcile(options, load_declared, select=None, read=None, run_fingerprint=No
     """Plan and apply the declared state against the PBX; ``select`` keeps only some changes (one-object doors),
     ``read(db, domain)`` returns the Actual (what a one-object door touches; by default all of it).
 
-    ``load_declared()`` returns (Declared, warnings); it is called once the actual state is read,
-    so that a load running in parallel overlaps the database read. ``run_fingerprint`` (complete runs only:
+    ``load_declared()`` returns (Declared, declared.RulesVerdict); it is called once the actual state is read,
+    so that a load running in parallel overlaps the database read, and the verdict is asked for once the plan is
+    made, so that rules checked in parallel overlap the planning. ``run_fingerprint`` (complete runs only:
     unchanged_run) is recorded with the platform's change counter when the run commits."""
     read = read or read_actual
     dispatch.check_settings(options)
@@ -117,15 +119,26 @@ def _plan(declared, actual, options, select):
     return ([c for c in changes if select(c)] if select is not None else changes), unmanaged
 
 
+def _planned(declared, verdict, actual, options, select):
+    """_plan while the rules across files may still be checked: when planning fails, an invalid state is the story."""
+    try:
+        return _plan(declared, actual, options, select)
+    except Exception:
+        verdict.warnings()
+        raise
+
+
 def _reconcile(options, load_declared, select, read, run_fingerprint):
     """Read a snapshot and plan without the write lock; then, under the lock, make sure nothing changed
     meanwhile (or plan again), write the plan file (what can fail goes before the commit), apply, commit."""
     with Session(options.dsn, options.sip_domain, options.check_mode, options.lock_timeout) as pbx:
         with pbx.reading() as db, phase_timings.phase("read"):
             snapshot = read(db, options.sip_domain)
-        declared, warnings = load_declared()  # its wait for the file checkers is timed as "waiting for the load"
-        with phase_timings.phase("plan"):
-            changes, unmanaged = _plan(declared, snapshot, options, select)
+        declared, verdict = load_declared()  # its wait for the file checkers is timed as "waiting for the load"
+        with verdict:
+            with phase_timings.phase("plan"):
+                changes, unmanaged = _planned(declared, verdict, snapshot, options, select)
+            warnings = verdict.warnings()  # before anything is written
         with pbx.writing() as db:
             recording = run_fingerprint is not None and not options.check_mode
             if recording:  # before the re-read check: whoever commits after it is seen by the next run
@@ -238,8 +251,10 @@ def run(options):
 
 
 def _run(options):
-    if not database_exists(options.dsn):  # validate first: invalid input must not even create the file
-        loaded = declared_state.load(*load_arguments(options), progress=options.progress)
+    if not database_exists(options.dsn):  # nothing to read: loaded first (invalid input must not even create the
+        # file: the rules' verdict comes before the write, the file checks before the empty platform is read)
+        with declared_state.Loading(*load_arguments(options), progress=options.progress) as loading:
+            loaded = loading.finish(rules_meanwhile=True)
         return reconcile(options, lambda: loaded, run_fingerprint=unchanged_run.fingerprint(options))
     with phase_timings.phase("unchanged-run check"):
         run_fingerprint = unchanged_run.fingerprint(options)
@@ -262,7 +277,7 @@ def loading_meanwhile(options, known=None):
     """Yields load_declared(): the state files are parsed and checked by worker processes while this one reads the
     database; load_declared() validates them across files here (declared.Loading)."""
     with declared_state.Loading(*load_arguments(options), known=known, meanwhile=True) as loading:
-        yield _loading_shown(options, loading.finish)
+        yield _loading_shown(options, functools.partial(loading.finish, rules_meanwhile=True))
 
 
 def _loading_shown(options, load):
@@ -285,11 +300,12 @@ def read_and_plan(options, view=None):
         with Session(options.dsn, options.sip_domain, True, options.lock_timeout) as pbx:
             with pbx.reading() as db:
                 actual = read_actual(db, options.sip_domain, tolerant=True)
-        declared, warnings = load_declared()
-    if view is not None:
-        declared = view(declared)
-    changes, unmanaged = _plan(declared, actual, options, None)
-    return declared, actual, changes, list(warnings) + unmanaged
+        declared, verdict = load_declared()
+        with verdict:
+            planned = declared if view is None else view(declared)
+            changes, unmanaged = _planned(planned, verdict, actual, options, None)
+            warnings = verdict.warnings()
+    return planned, actual, changes, warnings + unmanaged
 
 
 def _plan_file_meta(options, db, at, **meta):

@@ -96,7 +96,7 @@ def run(options, inputs, reconcile):
                                    run_fingerprint=inputs), basis, scope)
         except PlatformMoved:
             pass  # read in full below, with the state already loaded
-    return reconcile(options, lambda: (declared, warnings), run_fingerprint=inputs)
+    return reconcile(options, lambda: (declared, declared_state.RulesVerdict.given(warnings)), run_fingerprint=inputs)
 
 
 def _record(options, inputs):
@@ -255,7 +255,7 @@ class Scope:
         return entries
 
     def declared(self):
-        return self.planned, self.warnings
+        return self.planned, declared_state.RulesVerdict.given(self.warnings)
 
     def selects(self, change):
         return change.kind in WHOLE_KINDS or change.key in self.changed.get(change.kind, ())

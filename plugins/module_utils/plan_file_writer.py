@@ -13,14 +13,12 @@ all the same, as it was when it came first. A small plan's file is written in th
 from __future__ import annotations
 
 import contextlib
-import os
 
 from . import report
-from .child_process import die_with_parent
 from .errors import SwitchboardError
+from .forked_work import ForkedWork
 
 FORKED_FROM_CHANGES = 20000  # below this, describing the changes costs less than a fork (~0.1 s at 100k accounts)
-_OK, _FAILED = b"ok\n", b"failed\n"
 
 
 class PlanFileWriting:
@@ -30,49 +28,20 @@ class PlanFileWriting:
 
     def __init__(self, path, changes, counts, meta, keep, descriptions=None):
         """``descriptions``: report.describe of every change, when the caller has them already (a saved plan's
-        checkpoint): the run writes the file itself then."""
-        self._child = self._reading = None
+        checkpoint): the run writes the file itself then. When no child can be made (a memory or process limit),
+        the run writes it too."""
+        self._child = None
         if descriptions is None and len(changes) >= FORKED_FROM_CHANGES:
-            self._child = self._forked(path, changes, counts, meta, keep)
+            self._child = ForkedWork.start(lambda: _written(path, changes, counts, meta, keep),
+                                           "the plan file's writer")
         if self._child is None:
             described = descriptions if descriptions is not None else [report.describe(c) for c in changes]
             report.write_plan_file(path, described, counts, meta, keep)
 
-    def _forked(self, path, changes, counts, meta, keep):
-        """The child's pid, or None when no child could be made (a memory or process limit): the run writes then."""
-        parent = os.getpid()
-        self._reading, writing = os.pipe()
-        try:
-            child = os.fork()
-        except OSError:
-            os.close(self._reading)
-            os.close(writing)
-            self._reading = None
-            return None
-        if child == 0:  # the child never returns into the run's code, its exit handlers or its database connection
-            try:
-                os.close(self._reading)
-                _tell(writing, _written(parent, path, changes, counts, meta, keep))
-            finally:
-                os._exit(0)  # what it has told is its outcome; nothing told is a failure
-        os.close(writing)
-        return child
-
     def finish(self):
-        if self._child is None:
-            return
-        try:
-            with os.fdopen(self._reading, "rb") as pipe:
-                told = pipe.read()
-        finally:  # also when the wait is interrupted: the child is reaped, once
-            _pid, status = os.waitpid(self._child, 0)
-            self._child = None
-        if told == _OK:
-            return
-        if told.startswith(_FAILED):
-            raise SwitchboardError(told[len(_FAILED):].decode("utf-8", "replace"))
-        raise SwitchboardError("the plan file's writer ended without a word (wait status %d): nothing was written"
-                               % status)
+        child, self._child = self._child, None
+        if child is not None:
+            child.result()
 
     def __enter__(self):
         return self
@@ -82,21 +51,11 @@ class PlanFileWriting:
             self.finish()
 
 
-def _written(parent, path, changes, counts, meta, keep):
-    """The child's work: what it tells the run."""
+def _written(path, changes, counts, meta, keep):
+    """The child's work."""
     try:
-        die_with_parent(parent)
         report.write_plan_file(path, [report.describe(c) for c in changes], counts, meta, keep)
-        return _OK
-    except SwitchboardError as exc:
-        return _FAILED + str(exc).encode("utf-8", "replace")
+    except SwitchboardError:
+        raise
     except Exception as exc:  # the run reports it
-        return _FAILED + ("the plan file %s was not written: %s: %s" % (path, type(exc).__name__, exc)).encode(
-            "utf-8", "replace")
-
-
-def _tell(pipe, told):
-    with contextlib.suppress(OSError):
-        view = memoryview(told)
-        while view:
-            view = view[os.write(pipe, view):]
+        raise SwitchboardError("the plan file %s was not written: %s: %s" % (path, type(exc).__name__, exc))

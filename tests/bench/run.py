@@ -280,8 +280,10 @@ def print_ratios(table):
 
 def print_phases(table):
     """Seconds per phase of each complete run; 'Ansible and start-up' is the wall time the engine did not see.
-    (In brackets: the state files parsed and checked by worker processes while the database was read; their cost
-    on the critical path is 'waiting for the load'.)"""
+    (In brackets: work done by other processes meanwhile. The state files are parsed and checked by worker
+    processes while the database is read: their cost on the critical path is 'waiting for the load'. The rules
+    across files are checked by a forked child while the run plans: the figure before the brackets is the merge
+    and the wait for its verdict.)"""
     runs = [label for label, figures in table.items() if figures.get("timings")]
     print("  by phase (s), (in parallel)%16s" % "" + "".join("%12s" % short(label) for label in runs))
     for phase in PHASES + ("other in the engine", "Ansible and start-up"):
@@ -291,8 +293,8 @@ def print_phases(table):
             value = {"other in the engine": timings["total"] - sum(timings.get(p, 0) for p in PHASES),
                      "Ansible and start-up": wall - timings["total"]}.get(phase, timings.get(phase))
             parallel = timings.get(phase + PARALLEL)
-            cells.append("%12s" % ("-" if value is None and parallel is None else
-                                   "%.2f" % value if parallel is None else "(%.2f)" % parallel))
+            cells.append("%12s" % " ".join(([] if value is None else ["%.2f" % value]) +
+                                           ([] if parallel is None else ["(%.2f)" % parallel]) or ["-"]))
         print("  %-43s%s" % (phase, "".join(cells)))
 
 

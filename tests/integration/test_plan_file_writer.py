@@ -9,7 +9,7 @@ import pathlib
 import pytest
 
 from conftest import SIP_DOMAIN, db_rows, write_state
-from ansible_collections.switchboard.pbx.plugins.module_utils import engine, plan_file_writer
+from ansible_collections.switchboard.pbx.plugins.module_utils import engine, forked_work, plan_file_writer
 from ansible_collections.switchboard.pbx.plugins.module_utils.errors import SwitchboardError
 from ansible_collections.switchboard.pbx.plugins.module_utils.pbx import store
 
@@ -27,7 +27,7 @@ def forks(monkeypatch):
 
     def init(self, *args):
         real(self, *args)
-        started.append(self._child)
+        started.append(self._child and self._child.pid)
     monkeypatch.setattr(plan_file_writer, "FORKED_FROM_CHANGES", 0)
     monkeypatch.setattr(plan_file_writer.PlanFileWriting, "__init__", init)
     return started
@@ -82,7 +82,7 @@ def test_a_failing_run_leaves_the_childs_whole_file_and_no_child(tmp_path, sqlit
 def test_when_no_child_can_be_made_the_run_writes_the_file_itself(tmp_path, sqlite_dsn, forks, monkeypatch):
     def no_fork():
         raise OSError(12, "Cannot allocate memory")
-    monkeypatch.setattr(plan_file_writer.os, "fork", no_fork)
+    monkeypatch.setattr(forked_work.os, "fork", no_fork)
     result = apply(tmp_path, sqlite_dsn, "reports")
     assert forks == [None]
     assert len(plan_file(result)["changes"]) == 7
