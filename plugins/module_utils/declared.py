@@ -96,9 +96,18 @@ def load(state_dir, cache_dir=None, passwords=None, decrypted_files=None, secret
     declared accounts; ``decrypted_files`` (file -> text) are the whole-file-vault state files the controller
     decrypted. They are never cached: the operator chose to keep them encrypted at rest. ``known``: the
     platform's objects that references may name besides the declared ones (merged mode; see rules.check)."""
+    declared, verdict = load_checked_meanwhile(state_dir, cache_dir, passwords, decrypted_files, secrets_file, known,
+                                               progress, rules_meanwhile=False)
+    return declared, verdict.warnings()
+
+
+@paused()
+def load_checked_meanwhile(state_dir, cache_dir=None, passwords=None, decrypted_files=None, secrets_file=None,
+                           known=None, progress=None, rules_meanwhile=True):
+    """load() for a caller that plans before it asks for the verdict: (Declared, RulesVerdict); a big state's rules
+    across files are checked meanwhile."""
     with Loading(state_dir, cache_dir, passwords, decrypted_files, secrets_file, known, progress) as loading:
-        declared, verdict = loading.finish()
-        return declared, verdict.warnings()
+        return loading.finish(rules_meanwhile)
 
 
 class Loading:
@@ -248,6 +257,14 @@ class RulesVerdict:
         if problems or self._local:
             raise InvalidState(self._local + list(problems))
         return self.extra_warnings + list(warnings)
+
+    def invalid_first(self, work, *args):
+        """work(*args), done while the rules may still be checked: when it fails, an invalid state is the story."""
+        try:
+            return work(*args)
+        except Exception:
+            self.warnings()
+            raise
 
     def __enter__(self):
         return self

@@ -119,15 +119,6 @@ def _plan(declared, actual, options, select):
     return ([c for c in changes if select(c)] if select is not None else changes), unmanaged
 
 
-def _planned(declared, verdict, actual, options, select):
-    """_plan while the rules across files may still be checked: when planning fails, an invalid state is the story."""
-    try:
-        return _plan(declared, actual, options, select)
-    except Exception:
-        verdict.warnings()
-        raise
-
-
 def _reconcile(options, load_declared, select, read, run_fingerprint):
     """Read a snapshot and plan without the write lock; then, under the lock, make sure nothing changed
     meanwhile (or plan again), write the plan file (what can fail goes before the commit), apply, commit."""
@@ -137,7 +128,7 @@ def _reconcile(options, load_declared, select, read, run_fingerprint):
         declared, verdict = load_declared()  # its wait for the file checkers is timed as "waiting for the load"
         with verdict:
             with phase_timings.phase("plan"):
-                changes, unmanaged = _planned(declared, verdict, snapshot, options, select)
+                changes, unmanaged = verdict.invalid_first(_plan, declared, snapshot, options, select)
             warnings = verdict.warnings()  # before anything is written
         with pbx.writing() as db:
             recording = run_fingerprint is not None and not options.check_mode
@@ -253,8 +244,7 @@ def run(options):
 def _run(options):
     if not database_exists(options.dsn):  # nothing to read: loaded first (invalid input must not even create the
         # file: the rules' verdict comes before the write, the file checks before the empty platform is read)
-        with declared_state.Loading(*load_arguments(options), progress=options.progress) as loading:
-            loaded = loading.finish(rules_meanwhile=True)
+        loaded = declared_state.load_checked_meanwhile(*load_arguments(options), progress=options.progress)
         return reconcile(options, lambda: loaded, run_fingerprint=unchanged_run.fingerprint(options))
     with phase_timings.phase("unchanged-run check"):
         run_fingerprint = unchanged_run.fingerprint(options)
@@ -303,7 +293,7 @@ def read_and_plan(options, view=None):
         declared, verdict = load_declared()
         with verdict:
             planned = declared if view is None else view(declared)
-            changes, unmanaged = _planned(planned, verdict, actual, options, None)
+            changes, unmanaged = verdict.invalid_first(_plan, planned, actual, options, None)
             warnings = verdict.warnings()
     return planned, actual, changes, warnings + unmanaged
 

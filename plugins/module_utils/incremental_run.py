@@ -86,17 +86,18 @@ def run(options, inputs, reconcile):
     if basis is None:
         return None
     known = gather.referable(options.dsn) if options.mode == MERGED else None
-    declared, warnings = declared_state.load(options.state_dir, options.cache_dir, options.passwords,
-                                             options.decrypted_files, options.secrets_file, known=known,
-                                             progress=options.progress)
-    scope = _scope(options, basis, declared, warnings)
-    if scope is not None:
-        try:
-            return _told(reconcile(options, scope.declared, select=scope.selects, read=scope.read,
-                                   run_fingerprint=inputs), basis, scope)
-        except PlatformMoved:
-            pass  # read in full below, with the state already loaded
-    return reconcile(options, lambda: (declared, declared_state.RulesVerdict.given(warnings)), run_fingerprint=inputs)
+    declared, verdict = declared_state.load_checked_meanwhile(  # checked while the scope is found and planned
+        options.state_dir, options.cache_dir, options.passwords, options.decrypted_files, options.secrets_file, known,
+        options.progress)
+    with verdict:
+        scope = verdict.invalid_first(_scope, options, basis, declared, verdict)
+        if scope is not None:
+            try:
+                return _told(reconcile(options, scope.declared, select=scope.selects, read=scope.read,
+                                       run_fingerprint=inputs), basis, scope)
+            except PlatformMoved:
+                pass  # read in full below, with the state already loaded
+        return reconcile(options, lambda: (declared, verdict), run_fingerprint=inputs)
 
 
 def _record(options, inputs):
@@ -173,7 +174,7 @@ def changed_objects(previous, current):
                    if previous[kind].get(key) != current[kind].get(key)} for kind in KINDS}
 
 
-def _scope(options, basis, declared, warnings):
+def _scope(options, basis, declared, verdict):
     """The Scope of this run, or None when a complete run is needed: with the accounts of the changed password
     buckets (only the loaded state says which accounts they hold) and, when a changed file's earlier version is
     unknown in overridden mode, the objects on the platform that nothing declares now (the last run, overridden
@@ -192,14 +193,14 @@ def _scope(options, basis, declared, warnings):
     total = sum(len(entries) for entries in declared.entries.values())
     if count > min(MAX_CHANGED, max(ALWAYS_ALLOWED, MAX_SHARE * total)):
         return None
-    return Scope(declared, warnings, changed, basis.previous, basis.counter)
+    return Scope(declared, verdict, changed, basis.previous, basis.counter)
 
 
 class Scope:
     """The engine's hooks for one incremental run (reconcile calls read, then declared, then selects)."""
 
-    def __init__(self, declared, warnings, changed, previous, counter):
-        self.whole, self.warnings, self.changed, self.previous, self.counter = declared, warnings, changed, previous, counter
+    def __init__(self, declared, verdict, changed, previous, counter):
+        self.whole, self.verdict, self.changed, self.previous, self.counter = declared, verdict, changed, previous, counter
         self.actual = self.planned = None
 
     @property
@@ -255,7 +256,7 @@ class Scope:
         return entries
 
     def declared(self):
-        return self.planned, declared_state.RulesVerdict.given(self.warnings)
+        return self.planned, self.verdict
 
     def selects(self, change):
         return change.kind in WHOLE_KINDS or change.key in self.changed.get(change.kind, ())

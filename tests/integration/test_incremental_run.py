@@ -396,12 +396,12 @@ def test_a_write_behind_the_tools_back_forces_the_complete_run_that_repairs_it(t
 
 
 def test_a_write_between_the_check_and_the_read_forces_the_complete_run(tmp_path, applied, monkeypatch):
-    real_load = declared_state.load
+    real_load = declared_state.load_checked_meanwhile
 
     def load_while_someone_writes(*args, **kwargs):  # the record was checked already: the read must see the write
         by_hand(applied, "UPDATE subscriber SET ha1 = 'ffffffffffffffffffffffffffffffff' WHERE username = 'd03'")
         return real_load(*args, **kwargs)
-    monkeypatch.setattr(incremental_run.declared_state, "load", load_while_someone_writes)
+    monkeypatch.setattr(incremental_run.declared_state, "load_checked_meanwhile", load_while_someone_writes)
     edit_owner(tmp_path, "Ada")
     result = run(tmp_path, applied)
     assert result["run"] == "complete"
@@ -427,7 +427,7 @@ def test_a_changed_group_or_mode_forces_the_complete_run(tmp_path, applied, monk
     write_state(tmp_path / "state", {"org.yml": {"groups": [{"name": "desks", "description": "Desk phones"}]},
                                      "a.yml": {"accounts": STATE["accounts"]}})
     with monkeypatch.context() as patched:  # known before the load: the complete run loads while it reads
-        patched.setattr(incremental_run.declared_state, "load", None)
+        patched.setattr(incremental_run.declared_state, "load_checked_meanwhile", None)
         result = run(tmp_path, applied, passwords={n: changed[n] for n in DESKS[:4]})
     assert result["run"] == "complete" and result["changes"] == ["update groups/desks (description)",
                                                                  "update accounts/+390212345600 (owner)"]

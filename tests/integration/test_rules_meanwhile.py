@@ -100,3 +100,17 @@ def test_a_run_stopped_before_the_verdict_leaves_no_child(tmp_path, sqlite_dsn, 
         run(tmp_path, sqlite_dsn, ACCOUNTS)
     (child,) = children
     assert child and reaped(child)
+
+
+def test_an_incremental_run_checks_them_meanwhile_too(tmp_path, pbx_dsn, children):
+    run(tmp_path, pbx_dsn, ACCOUNTS)
+    renamed = [dict(a, owner="Ada") if a["number"] == "+390212345603" else a for a in ACCOUNTS]
+    result = run(tmp_path, pbx_dsn, renamed)
+    assert (result["run"], result["changes"]) == ("incremental", ["update accounts/+390212345603 (owner)"])
+    assert any("keepalive is on for 1 account" in w for w in result["warnings"])
+    taken = [dict(a, username="7001") if a["number"] == "+390212345603" else a for a in ACCOUNTS]
+    with pytest.raises(InvalidState, match="'7001' is already the username of"):
+        run(tmp_path, pbx_dsn, taken)
+    assert db_rows(pbx_dsn, "SELECT username FROM sb_accounts ORDER BY number") == [("7001",), ("7002",), ("7003",),
+                                                                                    ("7004",)]
+    assert len(children) == 3 and all(children) and all(reaped(pid) for pid in children)
