@@ -57,3 +57,20 @@ def compact(value):
     """``value`` as JSON text."""
     text = _orjson(value)
     return text.decode("utf-8") if text is not None else _STANDARD.encode(value)
+
+
+def compact_each(values):
+    """[compact(value) for value in values], with one lookup of the encoder for all: a write encodes 200k
+    documents at 100k accounts."""
+    fast = _fast()
+    if fast is None:
+        return [compact(value) for value in values]
+    dumps, options, sorted_keys = fast
+    options |= sorted_keys
+    texts = []
+    for value in values:
+        try:
+            texts.append(dumps(value, option=options).decode("utf-8"))
+        except TypeError:  # orjson.JSONEncodeError: the standard library decides
+            texts.append(_STANDARD.encode(value))
+    return texts

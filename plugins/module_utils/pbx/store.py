@@ -8,13 +8,14 @@ import dataclasses
 import functools
 import hashlib
 import ipaddress
+import itertools
 import json
 from operator import itemgetter
 from typing import NamedTuple
 
 from .. import collector
 from ..errors import SwitchboardError
-from ..json_text import compact
+from ..json_text import compact_each
 from ..model import account_numbers
 from .kamailio_rows import Ownership
 
@@ -76,9 +77,17 @@ class DamagedRow(SwitchboardError):
                          % (table, column, key, OBJECT_NAMES[kind], key, detail))
 
 
-def _data(kind, obj, key_field):
+def _data(kind, objs, key_field):
+    """The data column of each object: its fields but those kept in columns or tables of their own."""
     skipped = NOT_IN_DATA.get(kind, (key_field,))
-    return compact({k: v for k, v in obj.items() if k not in skipped})
+    return compact_each(map(_without, objs, itertools.repeat(skipped)))
+
+
+def _without(obj, fields):
+    data = dict(obj)  # a copy with fields popped: a third of the time of a comprehension that leaves them out
+    for field in fields:
+        data.pop(field, None)
+    return data
 
 
 def _document(kind, table, column, key, text):
@@ -253,15 +262,14 @@ class Writer:
         table, key, columns = OBJECT_TABLES[kind]
         names = list(columns)
 
-        def row(obj):
-            return [obj[columns[c]] for c in names] + [_data(kind, obj, key), obj[key]]
+        def rows(objs):
+            return [[obj[columns[c]] for c in names] + [data, obj[key]] for obj, data in zip(objs, _data(kind, objs, key))]
 
         insert_columns = names + ["data", key]
         self.db.executemany("INSERT INTO %s (%s) VALUES (%s)"
-                            % (table, ", ".join(insert_columns), ", ".join("?" * len(insert_columns))),
-                            [row(o) for o in created])
+                            % (table, ", ".join(insert_columns), ", ".join("?" * len(insert_columns))), rows(created))
         self.db.executemany("UPDATE %s SET %s data = ? WHERE %s = ?"
-                            % (table, "".join("%s = ?, " % c for c in names), key), [row(o) for o in updated])
+                            % (table, "".join("%s = ?, " % c for c in names), key), rows(updated))
 
     def delete_objects(self, kind, keys):
         table, key, _columns = OBJECT_TABLES[kind]
@@ -278,7 +286,7 @@ class Writer:
                             % PEER_GROUP, [(ip, int(mask)) for ip, mask in untagged])
         peers = created + updated
         self.db.executemany("INSERT INTO sb_trusted_peers (name, data) VALUES (?, ?)",
-                            [(p["name"], _data("trusted_peers", p, "name")) for p in peers])
+                            list(zip([p["name"] for p in peers], _data("trusted_peers", peers, "name"))))
         rows = []
         for peer in peers:
             network = ipaddress.ip_network(peer["address"])
@@ -344,9 +352,11 @@ class Writer:
         self.db.executemany(
             "INSERT INTO sb_accounts (number, group_name, username, last_status, last_status_date, data) "
             "VALUES (?, ?, ?, 'created', ?, ?)",
-            [(a["number"], a["group"], a["username"], self.now, _data("accounts", a, "number")) for a, _r in created])
+            [(a["number"], a["group"], a["username"], self.now, data)
+             for (a, _r), data in zip(created, _data("accounts", [a for a, _r in created], "number"))])
         self.db.executemany("UPDATE sb_accounts SET group_name = ?, data = ? WHERE number = ?",
-                            [(a["group"], _data("accounts", a, "number"), a["number"]) for a, _r in updated])
+                            [(a["group"], data, a["number"])
+                             for (a, _r), data in zip(updated, _data("accounts", [a for a, _r in updated], "number"))])
         self.db.executemany("DELETE FROM sb_account_numbers WHERE account = ?", [(a["number"],) for a, _r in updated])
         self._delete_pbx_rows([a["username"] for a, _r in updated])
         everything = created + updated
