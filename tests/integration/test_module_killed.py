@@ -72,6 +72,7 @@ def test_killing_the_module_kills_its_file_checkers_and_the_playbook_fails_promp
     generate(str(playbook.state_dir), 30000)  # seconds of parsing, on a cold cache
     env = playbook.env()
     env["XDG_CACHE_HOME"] = str(tmp_path / "cold-cache")
+    env["TMPDIR"] = str(tmp_path)  # the killed module cannot remove the payload directory Ansible unpacked for it
     variables = {"switchboard_state_dir": str(playbook.state_dir), "switchboard_pbx_dsn": dsn,
                  "switchboard_sip_domain": SIP_DOMAIN, "switchboard_report_dir": str(playbook.report_dir)}
     output = open(tmp_path / "output.txt", "w")
