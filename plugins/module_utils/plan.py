@@ -105,9 +105,11 @@ def _identical(before, after):
 
 
 def ha1_pair(username, domain, password):
-    def md5(text):
-        return hashlib.md5(text.encode("utf-8")).hexdigest()  # Kamailio's digest HA1 is MD5 by definition
-    return md5("%s:%s:%s" % (username, domain, password)), md5("%s@%s:%s:%s" % (username, domain, domain, password))
+    return _md5("%s:%s:%s" % (username, domain, password)), _md5("%s@%s:%s:%s" % (username, domain, domain, password))
+
+
+def _md5(text):
+    return hashlib.md5(text.encode("utf-8")).hexdigest()  # Kamailio's digest HA1 is MD5 by definition
 
 
 def kamailio_facts(rows):
@@ -128,6 +130,24 @@ def allowed_networks(account, networks):
         allowed = restrict(allowed, [parse_network(n) for name in account["restricted_networks"]
                                      for n in networks[name]["networks"]])
     return tuple(sorted(str(n) for n in allowed))
+
+
+class Holders:
+    """username -> the accounts holding it after the run, in the order they were added."""
+
+    def __init__(self):
+        self._first, self._more = {}, {}
+
+    def add(self, username, key):
+        first = self._first.setdefault(username, key)
+        if first != key:
+            self._more.setdefault(username, [first]).append(key)
+
+    def shared(self):
+        """(username, [account keys]) of every username more than one account holds, in the order first added."""
+        if not self._more:
+            return []
+        return [(username, self._more[username]) for username in self._first if username in self._more]
 
 
 class Planner:
@@ -171,13 +191,13 @@ class Planner:
                 self.changes.append(Change(kind, key, "delete", [], actual[key], None))
 
     # -- accounts -------------------------------------------------------------
-    def _password(self, entry):
-        if entry.key in self.passwords and entry.obj["activation"] == "wizard":
-            self.problem(entry, "password", "a wizard account's password is chosen by the system (remove it from "
-                         "the vault or secrets file)", "wizard accounts take no password")
-            return None
-        if entry.key in self.passwords:
-            password = self.passwords[entry.key]
+    def _password(self, key, entry):
+        if key in self.passwords:
+            if entry.obj["activation"] == "wizard":
+                self.problem(entry, "password", "a wizard account's password is chosen by the system (remove it "
+                             "from the vault or secrets file)", "wizard accounts take no password")
+                return None
+            password = self.passwords[key]
             if len(password) < MIN_PASSWORD_LENGTH:  # inline plain text is held to this by the schema
                 self.problem(entry, "password", "is shorter than %d characters" % MIN_PASSWORD_LENGTH,
                              "passwords have at least %d characters" % MIN_PASSWORD_LENGTH)
@@ -197,8 +217,13 @@ class Planner:
         taken_usernames = set(owner_of_username) | {e.obj["username"] for e in declared.values() if e.obj["username"]}
         taken_usernames |= {r.username for r in self.actual.unknown_rows if r.username}
         replaced = set()
-        final_usernames = {}  # username -> [(number, entry)] after this run
-        planned = {}  # number -> (entry, account, PbxRows, before): every declared account without a problem
+        # After this run: username -> the first account holding it, and -> [every holder] when more than one
+        # (no list per username: at 1M accounts they cost seconds, and almost every username has one holder).
+        usernames = Holders()
+        # number -> (entry, account, PbxRows, before): every declared account without a problem; kept only for
+        # Kamailio rows no account owns (_unknown_rows), as most platforms have none.
+        planned = {} if self.actual.unknown_rows else None
+        account_status, pbx = self.actual.account_status, self.actual.pbx
         for key, entry in declared.items():
             account = dict(entry.obj)
             before = actual.get(key)
@@ -206,7 +231,10 @@ class Planner:
             reasons = []
             if before is not None:
                 account["username"] = account["username"] or before["username"]
-                reasons = [f for f in ("username", "secondary_number") if account[f] != before[f]]
+                if account["username"] != before["username"]:
+                    reasons.append("username")
+                if account["secondary_number"] != before["secondary_number"]:
+                    reasons.append("secondary_number")
                 old = (key, before["username"]) if reasons else None
             elif account["username"] in owner_of_username and owner_of_username[account["username"]] not in declared:
                 # An undeclared account with this username: its primary number is what changed.
@@ -219,23 +247,24 @@ class Planner:
                 continue
             if old:
                 replaced.add(old[0])
-            password = self._password(entry)
+            password = self._password(key, entry)
             new = before is None or old is not None
             if new and account["activation"] == "plain" and password is None:
                 self.problem(entry, "password", "a plain account needs a password when it is created "
                              "(inline !vault, the secrets file, or plain text)", "plain accounts need a password")
                 continue
-            current = None if new else self.actual.pbx.get(account["username"])
-            status = "created" if new else self.actual.account_status[key][0]
+            current = None if new else pbx.get(account["username"])
+            status = "created" if new else account_status[key][0]
             if not new and current is None and password is None and (
                     self._password_given(entry) or self._credential_lost(entry, account, status)):
                 continue  # a password given but not usable is reported by _password
             if not account["username"]:
                 account["username"] = generate_username(taken_usernames)
             taken_usernames.add(account["username"])
-            final_usernames.setdefault(account["username"], []).append((key, entry))
+            usernames.add(account["username"], key)
             rows = self._pbx_rows(account, password, current, status, networks)
-            planned[key] = (entry, account, rows, before)
+            if planned is not None:
+                planned[key] = (entry, account, rows, before)
             if new:
                 action = "replace" if old else "create"
                 fields = changed_paths(before, account) if old else []
@@ -243,13 +272,13 @@ class Planner:
                                            rows, old))
                 continue
             fields = changed_paths(before, account) if before != account else []
-            drift = self._pbx_drift(current, rows, password is not None)
+            drift = [] if current == rows else self._pbx_drift(current, rows, password is not None)
             if fields or drift:
                 self.changes.append(Change("accounts", key, "update", fields + drift, before, account, entry.file,
                                            entry.path, rows, kamailio=self._facts(current, rows, drift)))
         self._unknown_rows(planned)
         self._number_conflicts(declared, replaced)
-        self._username_conflicts(final_usernames, declared, replaced)
+        self._username_conflicts(usernames, declared, replaced)
         if self.mode == OVERRIDDEN:
             for key in sorted(set(actual) - set(declared) - replaced):
                 self.changes.append(Change("accounts", key, "delete", [], actual[key], None,
@@ -275,8 +304,9 @@ class Planner:
 
     def _unknown_rows(self, planned):
         """Kamailio rows no account owns: a declared account removes those in its way (its username's, a
-        second target of its number) in any mode; overridden mode removes the rest, merged mode reports them."""
-        if not self.actual.unknown_rows:
+        second target of its number) in any mode; overridden mode removes the rest, merged mode reports them.
+        ``planned`` is None when there are none."""
+        if planned is None:
             return
         usernames = {account["username"]: key for key, (_e, account, _r, _b) in planned.items()}
         numbers = {n: key for key, (_e, account, _r, _b) in planned.items() for n, _role in account_numbers(account)}
@@ -304,12 +334,19 @@ class Planner:
         else:  # a wizard account not activated yet (_credential_lost): nobody knows its password, nobody sees it
             ha1, ha1b = ha1_pair(account["username"], self.domain, secrets.token_urlsafe(18))
         pending = account["activation"] == "wizard" and status not in ACTIVATED
-        acl_key = (tuple(item for rule in account["acl"] for item in rule.items()), tuple(account["restricted_networks"]))
-        if acl_key not in self._allowed:
-            self._allowed[acl_key] = allowed_networks(account, networks)
-        return PbxRows(ha1, ha1b, frozenset(n for n, _role in account_numbers(account)),
-                       pending or not account["enabled"], self._allowed[acl_key],
-                       main_number=account["number"], voice_channels=account["voice_channels"])
+        allowed = None  # allowed_networks' answer without an ACL or restricted networks
+        if account["acl"] or account["restricted_networks"]:
+            acl_key = (tuple([item for rule in account["acl"] for item in rule.items()]),
+                       tuple(account["restricted_networks"]))
+            allowed = self._allowed.get(acl_key)
+            if allowed is None:
+                allowed = self._allowed[acl_key] = allowed_networks(account, networks)
+        if account["secondary_number"] or account["additional_numbers"]:
+            aliases = frozenset(n for n, _role in account_numbers(account))
+        else:  # most accounts: their number alone, without a list of (number, role) made to be thrown away
+            aliases = frozenset((account["number"],))
+        return PbxRows(ha1, ha1b, aliases, pending or not account["enabled"], allowed, account["number"],
+                       account["voice_channels"])
 
     @staticmethod
     def _pbx_drift(current, wanted, password_declared):
@@ -332,19 +369,18 @@ class Planner:
             return None
         return kamailio_facts(current), kamailio_facts(wanted)
 
-    def _username_conflicts(self, final_usernames, declared, replaced):
+    def _username_conflicts(self, usernames, declared, replaced):
         """After the run every username names one account: declared ones and, in merged mode, those staying."""
         if self.mode != OVERRIDDEN:
             for key, obj in self.actual.objects["accounts"].items():
                 if key not in declared and key not in replaced:
-                    final_usernames.setdefault(obj["username"], []).append((key, None))
-        for username, holders in final_usernames.items():
-            if len(holders) < 2:
-                continue
-            for key, entry in holders:
+                    usernames.add(obj["username"], key)
+        for username, holders in usernames.shared():
+            for key in holders:
+                entry = declared.get(key)
                 if entry is not None:  # an undeclared account's side is reported on the declared one
                     self.problem(entry, "username", "%r would also be the username of account %s" % (
-                        username, ", ".join(k for k, _e in holders if k != key)), "usernames are unique")
+                        username, ", ".join(k for k in holders if k != key)), "usernames are unique")
 
     def _binding_conflicts(self):
         """In merged mode undeclared devices stay: the extensions bound on them count."""
