@@ -160,7 +160,8 @@ class Declared:
 
     def objects(self, kind):
         if kind not in self._objects:
-            self._objects[kind] = {e.key: e.obj for e in self.entries[kind]}
+            field = KEY_FIELD[kind]
+            self._objects[kind] = {e.obj[field]: e.obj for e in self.entries[kind]}
         return self._objects[kind]
 
     def by_key(self, kind):

@@ -391,6 +391,8 @@ class Planner:
                 for channel in device["channels"]:
                     if channel["extension"]:
                         held.setdefault(channel["extension"], []).append(name)
+        if not held:  # the usual case: nothing to count (and no map of every declared account to build)
+            return
         accounts = self.declared.objects("accounts")
         bound = {}
         for entry in declared_devices.values():
