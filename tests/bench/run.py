@@ -185,7 +185,8 @@ def bench(count, dsn=None, base=None, complete=True, repeat=None):
     repeat = repeat or int(os.environ.get("BENCH_REPEAT", "3"))
     platform = Platform(count, dsn, base)
 
-    def measured_rows(label, run, before=None, expected=EXPECTED):
+    def measured_rows(label, run, before=None, expected=None):
+        expected = EXPECTED if expected is None else expected
         runs = []
         for _time in range(repeat):
             if before is not None:
