@@ -36,6 +36,8 @@ import sms_queue
 from generate import generate
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests"))
+from support.cli import LAUNCHER, switchboard_env  # noqa: E402  (this checkout's switchboard command)
 WORK = REPO / "build" / "bench"
 BIN = pathlib.Path(sys.executable).parent
 APPLY, NO_OP, NO_OP_COLD, NO_OP_FULL = "apply on an empty database", "no-op, unchanged since the last run", \
@@ -48,7 +50,6 @@ EXPECTED = {NO_OP: "nothing read: the state files", NO_OP_FULL: "no change: the 
             CI_PLAN: "would update 1 account", ONE_FIELD: '"updated 1 account",', AD_HOC: "changed=1"}
 EXPECTED_SWITCHBOARD = {**EXPECTED, ONE_FIELD: "updated 1 account"}
 SWITCHBOARD = "switchboard"  # results.json: the rows run through the switchboard command
-LAUNCHER = "import sys; sys.path.insert(0, %r); from switchboard_cli.main import main; main()" % str(REPO)
 TIMINGS_MARK = "BENCH-TIMINGS "
 PARALLEL = " (in parallel)"  # phase_timings.PARALLEL
 PHASES = ("unchanged-run check", "incremental-run check", "finding the changed objects", "parse and per-file validation", "validation across files", "read",
@@ -108,11 +109,11 @@ class Platform:
                           "switchboard_secrets_file": str(secrets), "switchboard_report_dir": str(self.base / "reports")}
         self.playbook_prefix = [str(BIN / "ansible-playbook"), "-i", str(inventory), "-e", json.dumps(self.variables)]
         self.site = self.playbook_prefix + [str(self.bench_playbook()), "--vault-password-file", str(vault_password)]
-        # The same settings for the switchboard command, from its environment (as a CI job would give them).
-        self.switchboard_env = dict(
-            {k: v for k, v in self.env.items() if not k.startswith("SWITCHBOARD_")}, ANSIBLE_VAULT_PASSWORD_FILE=str(
-                vault_password), **{"SWITCHBOARD_" + name[len("switchboard_"):].upper(): value
-                                    for name, value in self.variables.items()})
+        # The same settings for the switchboard command, from its environment (as a CI job would give them):
+        # switchboard_pbx_dsn is SWITCHBOARD_PBX_DSN, and so on.
+        self.switchboard_env = switchboard_env(
+            XDG_CACHE_HOME=self.env["XDG_CACHE_HOME"], ANSIBLE_VAULT_PASSWORD_FILE=vault_password,
+            **{name.upper(): value for name, value in self.variables.items()})
 
     def bench_playbook(self):
         """site.yml, then the platform task's timings printed (not in site.yml's own output)."""
